@@ -1,0 +1,181 @@
+"""Database work behind the voice webhooks, as plain functions on a session.
+
+The views call these; tests call them without HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, replace
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .flow import Audio, CallState, Lookup, Text, Utterance
+from .models import Answer, Call, Caller, Message, Recording, utcnow
+from .privacy import hash_number
+
+REFERENCE_DIGITS = 8
+INGEST_JOB = "worker.jobs.ingest_recording"
+
+
+def new_reference() -> str:
+    """Return a random reference number that does not start with 0 (easy to key and to say)."""
+    return str(secrets.randbelow(9) + 1) + "".join(str(secrets.randbelow(10)) for _ in range(REFERENCE_DIGITS - 1))
+
+
+def find_caller(session: Session, number: str, pepper: str, *, create: bool) -> Caller | None:
+    """Find (or create) the caller for a phone number, by its keyed hash only."""
+    digest = hash_number(number, pepper)
+    if digest is None:
+        return None
+    caller = session.scalar(select(Caller).where(Caller.number_hash == digest))
+    if caller is None and create:
+        caller = Caller(number_hash=digest)
+        session.add(caller)
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:  # two calls from one phone at once: the other request created it
+            caller = session.scalar(select(Caller).where(Caller.number_hash == digest))
+    return caller
+
+
+def find_call(session: Session, call_sid: str) -> Call | None:
+    return session.scalar(select(Call).where(Call.call_sid == call_sid))
+
+
+def start_call(session: Session, call_sid: str, caller: Caller | None) -> Call:
+    """Create the call row, or return it when Twilio repeats the incoming webhook."""
+    call = find_call(session, call_sid)
+    if call is not None:
+        return call
+    call = Call(call_sid=call_sid, caller_id=caller.id if caller else None)
+    session.add(call)
+    if caller is not None:
+        caller.calls_count += 1
+        caller.last_call_at = utcnow()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        existing = find_call(session, call_sid)
+        assert existing is not None
+        return existing
+    return call
+
+
+def load_state(call: Call) -> CallState:
+    try:
+        data = json.loads(call.state or "{}")
+    except ValueError:
+        data = {}
+    return CallState.from_dict(data if isinstance(data, dict) else {})
+
+
+def save_state(call: Call, state: CallState) -> None:
+    call.state = json.dumps(state.to_dict(), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class RecordingUpdate:
+    """What a <Record> action or a recording status callback says about one recording."""
+
+    sid: str
+    call_sid: str
+    url: str
+    duration: int | None
+    status: str | None
+
+
+def upsert_recording(session: Session, update: RecordingUpdate) -> Recording:
+    """Store a recording's metadata once, whichever of Twilio's two requests arrives first."""
+    rec = session.scalar(select(Recording).where(Recording.recording_sid == update.sid))
+    if rec is None:
+        rec = Recording(recording_sid=update.sid, call_sid=update.call_sid, url=update.url,
+                        duration_seconds=update.duration, twilio_status=update.status)
+        session.add(rec)
+        try:
+            with session.begin_nested():
+                session.flush()
+            return rec
+        except IntegrityError:
+            rec = session.scalar(select(Recording).where(Recording.recording_sid == update.sid))
+            assert rec is not None
+    if update.url:
+        rec.url = update.url
+    if update.duration is not None and update.duration > 0:
+        rec.duration_seconds = update.duration
+    if update.status:
+        rec.twilio_status = update.status
+    return rec
+
+
+def keep_message(session: Session, call: Call, state: CallState, *, confirmed: bool = True) -> Message:
+    """Turn the call's recording and choices into a message with a fresh reference number."""
+    rec = session.scalar(select(Recording).where(Recording.recording_sid == state.recording_sid))
+    if rec is not None and rec.message is not None:
+        return rec.message  # the keep webhook was repeated: one message per recording
+    anonymous = state.consent == "anonymous"
+    for _ in range(20):
+        reference = new_reference()
+        if session.scalar(select(Message.id).where(Message.reference == reference)) is None:
+            break
+    message = Message(reference=reference, call_id=call.id,
+                      # Anonymous: no link to the phone at all, so the report cannot lead back to the caller.
+                      caller_id=None if anonymous else call.caller_id,
+                      language=state.language or "en", topic=state.topic, place=state.place,
+                      consent=state.consent or "anonymous", confirmed=confirmed, status="received")
+    session.add(message)
+    session.flush()
+    if rec is not None:
+        rec.message_id = message.id
+        rec.discarded = False
+    return message
+
+
+def discard_recording(session: Session, sid: str | None) -> None:
+    if not sid:
+        return
+    rec = session.scalar(select(Recording).where(Recording.recording_sid == sid))
+    if rec is not None and rec.message_id is None:
+        rec.discarded = True
+
+
+def lookup_reference(session: Session, digits: str, base_url: str) -> Lookup:
+    """Say what a caller may hear about a reference number: its latest answer, else its status."""
+    if not digits.isdigit():
+        return Lookup(found=False)
+    message = session.scalar(select(Message).where(Message.reference == digits))
+    if message is None:
+        return Lookup(found=False)
+    answer: Utterance | None = None
+    latest: Answer | None = message.answers[-1] if message.answers else None
+    if latest is not None and latest.audio_path:
+        answer = Audio(f"{base_url}/answers/{latest.id}/audio")
+    elif latest is not None and latest.text:
+        answer = Text(latest.text)
+    return Lookup(found=True, status=message.status, answer=answer)
+
+
+def end_call(session: Session, call: Call, status: str, duration: int | None) -> Message | None:
+    """Record how a call ended; keep a recording the caller made but never confirmed or discarded.
+
+    A caller on a feature phone often hangs up right after speaking: losing that message would be
+    worse than keeping one they did not confirm, which is marked unconfirmed for the agency.
+    """
+    call.status = status
+    call.ended_at = call.ended_at or utcnow()
+    if duration is not None:
+        call.duration_seconds = duration
+    state = load_state(call)
+    if status != "completed" or not state.recording_sid or state.reference:
+        return None
+    rec = session.scalar(select(Recording).where(Recording.recording_sid == state.recording_sid))
+    if rec is None or rec.discarded or rec.message_id is not None:
+        return None
+    message = keep_message(session, call, state, confirmed=False)
+    save_state(call, replace(state, reference=message.reference))
+    return message

@@ -1,0 +1,168 @@
+"""Read the hotline's settings from the environment into one frozen object.
+
+Every setting is declared once in SETTINGS, with its help text, so the README table and the
+start-up checks cannot drift apart from the code (a test compares them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, the Config field it fills, default and help."""
+
+    env: str
+    attr: str
+    help: str
+    default: str | None = None
+    required: bool = False
+    kind: type = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SECRET_KEY", "secret_key", "Signs session cookies and CSRF tokens. Long and random.",
+            required=True),
+    Setting("HOTLINE_PEPPER", "pepper",
+            "Secret key for the keyed hash (HMAC-SHA256) of callers' phone numbers. Never change it in "
+            "service: returning callers would no longer be recognised.", required=True),
+    Setting("TWILIO_AUTH_TOKEN", "twilio_auth_token",
+            "Twilio auth token: checks X-Twilio-Signature on every webhook and authenticates recording "
+            "downloads.", required=True),
+    Setting("PUBLIC_BASE_URL", "public_base_url",
+            "The URL Twilio calls, without a trailing slash (e.g. https://hotline.example.org). "
+            "Signatures are checked against it, so they work behind proxies.", required=True),
+    Setting("TWILIO_ACCOUNT_SID", "twilio_account_sid",
+            "Twilio account SID: user name for recording downloads (HTTP basic auth).", default=""),
+    Setting("HOTLINE_DATA_DIR", "data_dir",
+            "Folder for the SQLite database, stored recordings and prompt audio.", default="instance"),
+    Setting("DATABASE_URL", "database_url",
+            "SQLAlchemy database URL. Default: a SQLite file in HOTLINE_DATA_DIR. Production: "
+            "postgresql+psycopg://user@host/db.", default=""),
+    Setting("REDIS_URL", "redis_url",
+            "Redis for the RQ job queue. Empty: the inline queue runs jobs on a thread of the web process.",
+            default=""),
+    Setting("HOTLINE_MENUS", "menus_dir",
+            "Folder holding flow.toml and prompts/<lang>.toml. Default: the menus shipped with the code.",
+            default=""),
+    Setting("HOTLINE_RECORDING_MAX_SECONDS", "recording_max_seconds",
+            "Longest message a caller can record, in seconds (Twilio's maxLength).", default="120",
+            kind=int),
+    Setting("HOTLINE_JOB_RETRIES", "job_retries",
+            "How many times a failed background job is retried (with backoff) before it is left failed.",
+            default="5", kind=int),
+    Setting("HOTLINE_OPERATOR_NUMBER", "operator_number",
+            "Phone number a caller is transferred to (<Dial>) after too many wrong keys or silences. "
+            "Empty: they hear a polite goodbye instead.", default=""),
+    Setting("HOTLINE_MAX_BODY_BYTES", "max_body_bytes",
+            "Largest request body accepted, in bytes. Twilio's webhooks are a few kilobytes.",
+            default="65536", kind=int),
+    Setting("HOTLINE_VOSK_MODELS", "vosk_models_dir",
+            "Folder of Vosk model folders, one per language (e.g. vosk-model-small-fr-0.22). "
+            "Default: HOTLINE_DATA_DIR/models/vosk.", default=""),
+    Setting("HOTLINE_CHECK_BY_EAR_BELOW", "check_by_ear_below",
+            "Mean word confidence (0-1) below which a transcript is flagged 'check by ear'.",
+            default="0.6", kind=float),
+    Setting("HOTLINE_LOG_LEVEL", "log_level", "Logging level: DEBUG, INFO, WARNING or ERROR.",
+            default="INFO"),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The hotline's settings, frozen once read."""
+
+    secret_key: str
+    pepper: str
+    twilio_auth_token: str
+    public_base_url: str
+    twilio_account_sid: str = ""
+    data_dir: Path = Path("instance")
+    database_url: str = ""
+    redis_url: str = ""
+    menus_dir: Path = Path(__file__).resolve().parent.parent / "menus"
+    recording_max_seconds: int = 120
+    job_retries: int = 5
+    operator_number: str = ""
+    max_body_bytes: int = 65536
+    log_level: str = "INFO"
+    vosk_models_dir: Path | None = None
+    check_by_ear_below: float = 0.6
+    testing: bool = field(default=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        object.__setattr__(self, "menus_dir", Path(self.menus_dir))
+        object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
+        if self.vosk_models_dir is None:
+            object.__setattr__(self, "vosk_models_dir", self.data_dir / "models" / "vosk")
+        else:
+            object.__setattr__(self, "vosk_models_dir", Path(self.vosk_models_dir))
+        if not self.database_url:
+            path = (self.data_dir / "hotline.sqlite3").resolve()
+            object.__setattr__(self, "database_url", f"sqlite:///{path}")
+        problems = []
+        if self.recording_max_seconds < 1 or self.recording_max_seconds > 3600:
+            problems.append("HOTLINE_RECORDING_MAX_SECONDS must be between 1 and 3600")
+        if self.job_retries < 0 or self.job_retries > 50:
+            problems.append("HOTLINE_JOB_RETRIES must be between 0 and 50")
+        if not self.public_base_url.startswith(("http://", "https://")):
+            problems.append("PUBLIC_BASE_URL must start with http:// or https://")
+        if not 0.0 <= self.check_by_ear_below <= 1.0:
+            problems.append("HOTLINE_CHECK_BY_EAR_BELOW must be between 0 and 1")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            problems.append("HOTLINE_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    @property
+    def inline_queue(self) -> bool:
+        return not self.redis_url
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Config:
+        """Build the config from environment variables; name every missing or malformed one."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        missing: list[str] = []
+        malformed: list[str] = []
+        for s in SETTINGS:
+            raw = env.get(s.env, "").strip()
+            if not raw:
+                if s.required:
+                    missing.append(s.env)
+                    continue
+                if s.default is None or s.default == "":
+                    continue
+                raw = s.default
+            if s.kind is int or s.kind is float:
+                try:
+                    values[s.attr] = s.kind(raw)
+                except ValueError:
+                    malformed.append(f"{s.env} must be a {s.kind.__name__} number, got {raw!r}")
+            else:
+                values[s.attr] = raw
+        values.update(overrides)
+        missing = [m for m in missing if _attr(m) not in overrides]
+        problems = []
+        if missing:
+            problems.append("missing required settings: " + ", ".join(missing))
+        problems.extend(malformed)
+        if problems:
+            raise ConfigError("; ".join(problems) + " (see the Settings table in README.md)")
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})  # type: ignore[arg-type]
+
+
+def _attr(env: str) -> str:
+    return next(s.attr for s in SETTINGS if s.env == env)

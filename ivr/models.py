@@ -1,0 +1,113 @@
+"""The hotline's tables, as SQLAlchemy 2 typed models.
+
+Schema changes go through Alembic migrations in ivr/migrations; a test checks that the models and
+the migrations agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Caller(Base):
+    """A phone that has called, known only by a keyed hash of its number."""
+
+    __tablename__ = "callers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # HMAC-SHA256 of the E.164 number with HOTLINE_PEPPER: recognises a returning caller without ever
+    # storing the number, and cannot be reversed by brute force without the pepper.
+    number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_call_at: Mapped[datetime] = mapped_column(default=utcnow)
+    calls_count: Mapped[int] = mapped_column(default=0)
+
+
+class Call(Base):
+    """One phone call and where the caller is in the flow."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    caller_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(Text, default="{}")
+    status: Mapped[str] = mapped_column(String(20), default="in-progress")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    ended_at: Mapped[datetime | None]
+    duration_seconds: Mapped[int | None]
+
+    caller: Mapped[Caller | None] = relationship()
+
+
+class Message(Base):
+    """What a caller reported: choices made by keypad, consent, and where it is in the pipeline."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    # NULL for an anonymous report: the message keeps no link to the phone it came from.
+    caller_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id", ondelete="SET NULL"))
+    language: Mapped[str] = mapped_column(String(8))
+    topic: Mapped[str | None] = mapped_column(String(32))
+    place: Mapped[str | None] = mapped_column(String(32))
+    consent: Mapped[str] = mapped_column(String(16))
+    confirmed: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(String(24), default="received")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    recording: Mapped[Recording | None] = relationship(back_populates="message", uselist=False)
+    answers: Mapped[list[Answer]] = relationship(back_populates="message", order_by="Answer.created_at")
+
+
+class Recording(Base):
+    """One Twilio recording: its metadata as Twilio reported it, and our stored copy."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    call_sid: Mapped[str] = mapped_column(String(64), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    duration_seconds: Mapped[int | None]
+    twilio_status: Mapped[str | None] = mapped_column(String(20))
+    discarded: Mapped[bool] = mapped_column(default=False)
+    stored_path: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size_bytes: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    message: Mapped[Message | None] = relationship(back_populates="recording")
+
+
+class Answer(Base):
+    """An agency's answer to a message, heard by the caller when they key the reference number."""
+
+    __tablename__ = "answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    audio_path: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="answers")

@@ -1,0 +1,149 @@
+"""Enqueue background jobs by dotted name: on RQ when REDIS_URL is set, else on an inline thread.
+
+The web app never imports worker code (it names jobs as strings), and both queues run the same job
+functions with the same retries, so the default one-machine setup behaves like production.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import queue as stdlib_queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .config import Config
+
+log = logging.getLogger(__name__)
+
+
+def backoff(retries: int) -> list[int]:
+    """Return the waits between attempts: 5 s, 15 s, 45 s ... capped at 10 minutes."""
+    return [min(5 * 3**i, 600) for i in range(retries)]
+
+
+def resolve(name: str) -> Callable[..., Any]:
+    """Import a job function from its dotted name."""
+    module, _, attr = name.rpartition(".")
+    func = getattr(importlib.import_module(module), attr)
+    if not callable(func):
+        raise TypeError(f"{name} is not callable")
+    return func
+
+
+class JobQueue(Protocol):
+    def enqueue(self, func: str, *args: Any, job_id: str) -> bool:
+        """Queue a job; return False when it was already queued or could not be queued now."""
+        ...
+
+
+@dataclass
+class FailedJob:
+    job_id: str
+    func: str
+    args: tuple[Any, ...]
+    error: str
+    failed_at: float = field(default_factory=time.time)
+
+
+class InlineQueue:
+    """Run jobs on one background thread of this process, retrying with the same backoff as RQ."""
+
+    def __init__(self, config: Config, sleep: Callable[[float], None] = time.sleep,
+                 delays: list[float] | None = None) -> None:
+        self.config = config
+        self.delays: list[float] = list(delays) if delays is not None else [float(d) for d in
+                                                                          backoff(config.job_retries)]
+        self._sleep = sleep
+        self._jobs: stdlib_queue.Queue[tuple[str, str, tuple[Any, ...]]] = stdlib_queue.Queue()
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.failed: list[FailedJob] = []
+        self.done = 0
+
+    def enqueue(self, func: str, *args: Any, job_id: str) -> bool:
+        with self._lock:
+            if job_id in self._pending:
+                return False
+            self._pending.add(job_id)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="inline-queue", daemon=True)
+                self._thread.start()
+        self._jobs.put((job_id, func, args))
+        return True
+
+    def join(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued job has finished (tests and shutdown); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._pending:
+                    return True
+            time.sleep(0.02)
+        return False
+
+    def _run(self) -> None:
+        from . import runtime
+
+        runtime.set_config(self.config)
+        while True:
+            job_id, func, args = self._jobs.get()
+            try:
+                self._attempt(job_id, func, args)
+            finally:
+                with self._lock:
+                    self._pending.discard(job_id)
+                self._jobs.task_done()
+
+    def _attempt(self, job_id: str, func: str, args: tuple[Any, ...]) -> None:
+        for attempt in range(len(self.delays) + 1):
+            try:
+                resolve(func)(*args)
+                self.done += 1
+                return
+            except Exception as exc:  # a failed job must not kill the thread; it is retried, then recorded
+                log.warning("job %s attempt %d failed: %s", job_id, attempt + 1, type(exc).__name__)
+                if attempt < len(self.delays):
+                    self._sleep(self.delays[attempt])
+                else:
+                    log.exception("job %s failed for good", job_id)
+                    self.failed.append(FailedJob(job_id, func, args, f"{type(exc).__name__}: {exc}"))
+
+
+class RQQueue:
+    """Put jobs on RQ; a job id already known to Redis is not enqueued twice."""
+
+    def __init__(self, config: Config, name: str = "default") -> None:
+        from redis import Redis
+        from rq import Queue
+
+        self.config = config
+        self.redis = Redis.from_url(config.redis_url, socket_connect_timeout=1, socket_timeout=2)
+        self.queue = Queue(name, connection=self.redis)
+
+    def enqueue(self, func: str, *args: Any, job_id: str) -> bool:
+        from redis.exceptions import RedisError
+        from rq import Retry
+        from rq.exceptions import DuplicateJobError
+
+        retry = Retry(max=self.config.job_retries, interval=backoff(self.config.job_retries)) \
+            if self.config.job_retries else None
+        try:
+            self.queue.enqueue_call(func, args=args, job_id=job_id, retry=retry, unique=True,
+                                    result_ttl=86400, failure_ttl=30 * 86400)
+        except DuplicateJobError:
+            return False
+        except RedisError as exc:
+            # The work is recorded in SQL first, so the sweeper (hotline jobs recover) enqueues it later.
+            log.warning("could not enqueue %s (Redis unavailable: %s); the sweeper will retry", job_id,
+                        type(exc).__name__)
+            return False
+        return True
+
+
+def make_queue(config: Config) -> JobQueue:
+    return RQQueue(config) if config.redis_url else InlineQueue(config)

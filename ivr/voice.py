@@ -1,0 +1,221 @@
+"""Twilio's voice webhooks: verify, parse the form into an event, run the flow, answer TwiML.
+
+Every live call step answers valid TwiML, whatever went wrong, because an error page would be read
+to the caller as "an application error has occurred" and the call would end in confusion.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from flask import Blueprint, Response, abort, request
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from . import calls
+from .flow import CallState, Context, Event, Keys, Outcome, Recorded, Start, next_step, valid_digits
+from .services import Services, services
+from .signature import is_signed
+from .twiml import render, render_error
+
+log = logging.getLogger(__name__)
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+SID = re.compile(r"^[A-Za-z0-9_-]{2,64}$")
+NODE = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
+CALL_STATUSES = {"queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}
+LIVE_ENDPOINTS = {"voice.incoming", "voice.step", "voice.recorded"}
+
+
+def twiml(body: str, status: int = 200) -> Response:
+    return Response(body, status=status, mimetype="application/xml")
+
+
+def empty_twiml() -> Response:
+    return twiml('<?xml version="1.0" encoding="UTF-8"?><Response />')
+
+
+@bp.before_request
+def verify_twilio() -> Response | None:
+    """Refuse anything not signed by Twilio for this exact URL; nothing is stored for it."""
+    svc = services()
+    if request.method != "POST":
+        abort(405)
+    if request.mimetype != "application/x-www-form-urlencoded":
+        abort(415, description="Twilio webhooks are form-encoded (application/x-www-form-urlencoded)")
+    if not is_signed(svc.config.twilio_auth_token, svc.config.public_base_url, request):
+        # Log the path only: the form carries the caller's phone number.
+        log.warning("rejected unsigned or mis-signed webhook for %s", request.path)
+        abort(403, description="X-Twilio-Signature is missing or does not match this URL")
+    return None
+
+
+@bp.errorhandler(Exception)
+def live_call_error(exc: Exception) -> Response | HTTPException:
+    """Keep the caller on a sensible path even when our side failed."""
+    if isinstance(exc, HTTPException):
+        return exc
+    log.exception("voice webhook %s failed", request.endpoint)
+    svc = services()
+    if request.endpoint in LIVE_ENDPOINTS:
+        return twiml(render_error(svc.prompts, svc.default_language()))
+    return twiml(render_error(svc.prompts, svc.default_language()), status=500)
+
+
+def _context(svc: Services) -> Context:
+    return Context(offered=svc.offered_languages(), operator=bool(svc.config.operator_number))
+
+
+def _call_sid() -> str | None:
+    sid = request.form.get("CallSid", "")
+    return sid if SID.match(sid) else None
+
+
+def _node() -> str:
+    node = request.args.get("node", "")
+    return node if NODE.match(node) else ""
+
+
+def _respond(svc: Services, session: Session, call: calls.Call, state: CallState, event: Event) -> Response:
+    outcome = next_step(svc.menus, state, event, _context(svc))
+    state = _apply_effects(svc, session, call, outcome)
+    calls.save_state(call, state)
+    language = state.language or svc.default_language()
+    numbers = {"reference": state.reference or ""}
+    return twiml(render(outcome.step, language, numbers, svc.prompts, svc.urls,
+                        max_length=svc.config.recording_max_seconds,
+                        operator_number=svc.config.operator_number))
+
+
+def _apply_effects(svc: Services, session: Session, call: calls.Call, outcome: Outcome) -> CallState:
+    state = outcome.state
+    for effect in outcome.step.effects:
+        if effect == "remember_language" and call.caller is not None:
+            call.caller.language = state.language
+        elif effect == "keep_message":
+            message = calls.keep_message(session, call, state)
+            state = CallState.from_dict({**state.to_dict(), "reference": message.reference})
+            session.commit()  # store first: the message exists before any job is queued
+            svc.queue.enqueue(calls.INGEST_JOB, message.id, job_id=f"ingest-{state.recording_sid}")
+        elif effect == "discard_recording":
+            calls.discard_recording(session, _previous_recording(call))
+    return state
+
+
+def _previous_recording(call: calls.Call) -> str | None:
+    # Effects run before the new state is saved, so the row still holds the recording being discarded.
+    return calls.load_state(call).recording_sid
+
+
+@bp.post("/incoming")
+def incoming() -> Response:
+    """A call arrives: greet a new caller with the language menu, a returning one in their language."""
+    svc = services()
+    sid = _call_sid()
+    if sid is None:
+        return twiml(render_error(svc.prompts, svc.default_language()))
+    with svc.db.session() as session:
+        caller = calls.find_caller(session, request.form.get("From", ""), svc.config.pepper, create=True)
+        call = calls.start_call(session, sid, caller)
+        # A repeated incoming webhook finds the call already started: it starts again from the top.
+        remembered = calls.load_state(call).language or (caller.language if caller else None)
+        return _respond(svc, session, call, CallState(), Start(language=remembered))
+
+
+@bp.post("/step")
+def step() -> Response:
+    """The caller pressed keys (or stayed silent) at a node."""
+    svc = services()
+    sid = _call_sid()
+    if sid is None:
+        return twiml(render_error(svc.prompts, svc.default_language()))
+    node = _node()
+    with svc.db.session() as session:
+        call = calls.find_call(session, sid)
+        if call is None:
+            # A call we have no record of (database restored, webhook replayed): start it afresh.
+            caller = calls.find_caller(session, request.form.get("From", ""), svc.config.pepper, create=True)
+            call = calls.start_call(session, sid, caller)
+            return _respond(svc, session, call, CallState(), Start(language=caller.language if caller else None))
+        state = calls.load_state(call)
+        silence = request.args.get("silence") == "1"
+        raw = "" if silence else request.form.get("Digits", "")
+        digits = valid_digits(raw)
+        if digits is None:
+            digits = "?"  # letters or an absurd length: treated as a wrong key, so the prompt repeats
+        lookup = None
+        current = svc.menus.flow.nodes.get(state.node)
+        if current is not None and current.type == "reference" and node == state.node and digits:
+            lookup = calls.lookup_reference(session, digits, svc.config.public_base_url)
+        return _respond(svc, session, call, state, Keys(node=node, digits=digits, lookup=lookup))
+
+
+@bp.post("/recorded")
+def recorded() -> Response:
+    """The <Record> action: store the recording's metadata, then ask the caller to keep or redo it."""
+    svc = services()
+    sid = _call_sid()
+    if sid is None:
+        return twiml(render_error(svc.prompts, svc.default_language()))
+    with svc.db.session() as session:
+        call = calls.find_call(session, sid)
+        if call is None:
+            call = calls.start_call(session, sid, None)
+        state = calls.load_state(call)
+        rec_sid = request.form.get("RecordingSid", "")
+        url = request.form.get("RecordingUrl", "")
+        duration = _int(request.form.get("RecordingDuration"))
+        if SID.match(rec_sid) and url.startswith(("http://", "https://")):
+            calls.upsert_recording(session, calls.RecordingUpdate(rec_sid, sid, url, duration, None))
+        else:
+            rec_sid, url, duration = "", "", 0
+        return _respond(svc, session, call, state,
+                        Recorded(node=_node(), sid=rec_sid, url=url, duration=duration or 0))
+
+
+@bp.post("/recording-status")
+def recording_status() -> Response:
+    """Twilio's recording status callback: may come twice, and before or after the <Record> action."""
+    svc = services()
+    form = request.form
+    sid, rec_sid, url = _call_sid(), form.get("RecordingSid", ""), form.get("RecordingUrl", "")
+    if sid is None or not SID.match(rec_sid) or not url.startswith(("http://", "https://")):
+        abort(400, description="CallSid, RecordingSid and RecordingUrl are required")
+    status = form.get("RecordingStatus", "completed")[:20]
+    with svc.db.session() as session:
+        rec = calls.upsert_recording(session, calls.RecordingUpdate(
+            rec_sid, sid, url, _int(form.get("RecordingDuration")), status))
+        message_id = rec.message_id
+    if message_id is not None and status == "completed":
+        svc.queue.enqueue(calls.INGEST_JOB, message_id, job_id=f"ingest-{rec_sid}")
+    return empty_twiml()
+
+
+@bp.post("/status")
+def call_status() -> Response:
+    """Twilio's call status callback: record the end of the call and its duration."""
+    svc = services()
+    sid = _call_sid()
+    status = request.form.get("CallStatus", "")
+    if sid is None or status not in CALL_STATUSES:
+        abort(400, description="CallSid and a known CallStatus are required")
+    with svc.db.session() as session:
+        call = calls.find_call(session, sid)
+        if call is None:
+            return empty_twiml()
+        message = calls.end_call(session, call, status, _int(request.form.get("CallDuration")))
+        rec_sid = calls.load_state(call).recording_sid
+        message_id = message.id if message is not None else None
+    if message_id is not None:
+        svc.queue.enqueue(calls.INGEST_JOB, message_id, job_id=f"ingest-{rec_sid}")
+    return empty_twiml()
+
+
+def _int(raw: Any) -> int | None:
+    try:
+        value = int(str(raw))
+    except (TypeError, ValueError):
+        return None
+    return value if 0 <= value < 10**7 else None

@@ -1,0 +1,110 @@
+"""Shared fixtures: a real database (SQLite, and PostgreSQL where asked), the app, the phone emulator."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+from ivr import create_app
+from ivr.config import Config
+from ivr.db import database_for, forget_databases
+from ivr.emulator import FlaskTransport, Phone
+from ivr.media_host import MediaHost
+from ivr.models import Base
+
+ROOT = Path(__file__).resolve().parents[1]
+AUDIO_DIR = ROOT.parent / "shared" / "audio" / "dev"
+BASE_URL = "https://hotline.example.org"
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def postgres_schema_url(schema: str) -> str:
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh schema in the PostgreSQL on 127.0.0.1:5432, migrated to head, dropped afterwards."""
+    schema = f"hotline_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:
+        pytest.fail(f"PostgreSQL at {POSTGRES_URL} is not answering ({exc}); start it (see README)")
+    url = postgres_schema_url(schema)
+    database_for(url).upgrade()
+    yield url
+    forget_databases()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def empty_tables(url: str) -> None:
+    db = database_for(url)
+    with db.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs twice: on a migrated SQLite file and on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hotline.sqlite3'}"
+        database_for(url).upgrade()
+        return url
+    url: str = request.getfixturevalue("postgres_url")
+    empty_tables(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'hotline.sqlite3'}"
+    database_for(url).upgrade()
+    return url
+
+
+def make_config(tmp_path: Path, database_url: str, **overrides: object) -> Config:
+    values: dict[str, object] = dict(
+        secret_key="test-secret", pepper="test-pepper", twilio_auth_token=AUTH_TOKEN, public_base_url=BASE_URL,
+        data_dir=tmp_path / "data", database_url=database_url, testing=True,
+    )
+    values.update(overrides)
+    return Config(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Config:
+    return make_config(tmp_path, database_url)
+
+
+@pytest.fixture
+def app(config: Config) -> Flask:
+    return create_app(config)
+
+
+@pytest.fixture
+def media() -> Iterator[MediaHost]:
+    with MediaHost(auth_token=AUTH_TOKEN) as host:
+        yield host
+
+
+@pytest.fixture
+def phone(app: Flask, media: MediaHost) -> Phone:
+    return Phone(FlaskTransport(app.test_client()), AUTH_TOKEN, BASE_URL, media)
+
+
+@pytest.fixture
+def speech_wav() -> bytes:
+    return (AUDIO_DIR / "osr_us_0010_01.wav").read_bytes()
