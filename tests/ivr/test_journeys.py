@@ -136,7 +136,8 @@ def test_hangup_after_recording_still_keeps_the_message(app: Flask, phone: Phone
     phone_log_post = phone.post
     from ivr.emulator import CallLog
 
-    phone_log_post(CallLog(call_sid), f"{phone.base_url}/voice/status", {"CallStatus": "completed", "CallDuration": "30"})
+    ended = {"CallStatus": "completed", "CallDuration": "30"}
+    phone_log_post(CallLog(call_sid), f"{phone.base_url}/voice/status", ended)
     with services(app).db.session() as s:
         message = s.scalars(select(Message)).one()
         assert not message.confirmed and message.status == "received"

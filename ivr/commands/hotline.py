@@ -1,0 +1,135 @@
+"""`hotline serve`, `hotline db upgrade`, `hotline menus check`, `hotline messages`."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from menus import MenuError, load_menus
+
+from ..cli import ENV_FILE_NAME, load_config
+from ..db import database_for
+from ..models import Message
+
+
+def register(group: click.Group) -> None:
+    group.add_command(serve)
+    group.add_command(init)
+    group.add_command(db)
+    group.add_command(menus_group)
+    group.add_command(messages)
+
+
+@click.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write hotline.env (default: HOTLINE_DATA_DIR or ./instance).")
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True,
+              help="Port the local hotline will listen on (sets PUBLIC_BASE_URL).")
+def init(data_dir: Path | None, port: int) -> None:
+    """Write a hotline.env with fresh random secrets for a local hotline, unless one exists."""
+    import os
+
+    folder = data_dir or Path(os.environ.get("HOTLINE_DATA_DIR") or "instance")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ENV_FILE_NAME
+    if path.exists():
+        click.echo(f"{path} exists; keeping its secrets")
+        return
+    lines = [
+        "# Local settings written by `hotline init`; the environment overrides them. Keep this file private.",
+        f"SECRET_KEY={secrets.token_urlsafe(32)}",
+        f"HOTLINE_PEPPER={secrets.token_urlsafe(32)}",
+        f"TWILIO_AUTH_TOKEN={secrets.token_hex(16)}",
+        f"PUBLIC_BASE_URL=http://127.0.0.1:{port}",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    click.echo(f"wrote {path}")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True, help="Port to listen on.")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True, help="Threads per worker.")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Run the web app under gunicorn; migrate a SQLite database first."""
+    config = load_config()
+    if config.database_url.startswith("sqlite"):
+        database_for(config.database_url).upgrade()
+    try:
+        load_menus(config.menus_dir)
+    except MenuError as exc:
+        raise click.ClickException(str(exc)) from exc
+    queue = "RQ on " + config.redis_url.split("@")[-1] if config.redis_url else "inline (no REDIS_URL)"
+    click.echo(f"Talanoa Hotline on http://{host}:{port}  (database: {config.database_url.split('@')[-1]}, "
+               f"queue: {queue})")
+    click.echo(f"Twilio voice webhook: {config.public_base_url}/voice/incoming, "
+               f"status callback: {config.public_base_url}/voice/status")
+    click.echo("Try it without a phone, in another terminal:  .venv/bin/hotline call")
+    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+           "--threads", str(threads), "--worker-class", "gthread", "--access-logfile", "-",
+           # The access log format leaves out the query string and form: they can carry a phone number.
+           "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms', "ivr:create_app()"]
+    raise SystemExit(subprocess.call(cmd))  # noqa: S603 - fixed argv, no shell
+
+
+@click.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Alembic revision to upgrade to.")
+def db_upgrade(revision: str) -> None:
+    """Create or migrate the database schema (Alembic)."""
+    config = load_config()
+    database_for(config.database_url).upgrade(revision)
+    click.echo(f"database at {revision}: {config.database_url.split('@')[-1]}")
+
+
+@click.group("menus")
+def menus_group() -> None:
+    """Check the call flow and prompt files."""
+
+
+@menus_group.command("check")
+@click.option("--menus", "menus_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Menu folder to check (default: HOTLINE_MENUS, else the shipped menus).")
+def menus_check(menus_dir: Path | None) -> None:
+    """Validate flow.toml and every prompts/<lang>.toml; list every problem with its file and node."""
+    import os
+
+    folder = menus_dir or (Path(os.environ["HOTLINE_MENUS"]) if os.environ.get("HOTLINE_MENUS") else None)
+    try:
+        menus = load_menus(folder)
+    except MenuError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"menus OK: {len(menus.flow.nodes)} nodes, {len(menus.required_prompts())} prompts per language")
+    for lang in sorted(menus.languages.values(), key=lambda lang: lang.key):
+        review = "reviewed" if lang.reviewed else "NOT reviewed by a native speaker"
+        click.echo(f"  {lang.key} {lang.code:3} {lang.name}: {len(lang.prompts)} prompts, {review}")
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def messages(limit: int, as_json: bool) -> None:
+    """List recent messages (never the caller's number: it is not stored)."""
+    config = load_config()
+    with database_for(config.database_url).session() as session:
+        rows = session.scalars(select(Message).order_by(Message.created_at.desc(), Message.id.desc()).limit(limit))
+        for m in rows:
+            item = {"id": m.id, "reference": m.reference, "status": m.status, "language": m.language,
+                    "topic": m.topic, "place": m.place, "created_at": m.created_at.isoformat() + "Z"}
+            if as_json:
+                click.echo(json.dumps(item, ensure_ascii=False))
+            else:
+                click.echo(f"{m.id:6} {m.reference} {m.created_at:%Y-%m-%d %H:%M} {m.status:16} {m.language:3} "
+                           f"{m.topic or '-':12} {m.place or '-'}")
