@@ -18,7 +18,6 @@ from .models import Answer, Call, Caller, Message, Recording, utcnow
 from .privacy import hash_number
 
 REFERENCE_DIGITS = 8
-INGEST_JOB = "worker.jobs.ingest_recording"
 
 
 def new_reference() -> str:

@@ -57,6 +57,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOTLINE_JOB_RETRIES", "job_retries",
             "How many times a failed background job is retried (with backoff) before it is left failed.",
             default="5", kind=int),
+    Setting("HOTLINE_RETRY_BASE_SECONDS", "retry_base_seconds",
+            "First wait before a failed job is retried; each later wait is 3 times longer (capped at 10 min).",
+            default="5", kind=float),
     Setting("HOTLINE_OPERATOR_NUMBER", "operator_number",
             "Phone number a caller is transferred to (<Dial>) after too many wrong keys or silences. "
             "Empty: they hear a polite goodbye instead.", default=""),
@@ -69,6 +72,32 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOTLINE_CHECK_BY_EAR_BELOW", "check_by_ear_below",
             "Mean word confidence (0-1) below which a transcript is flagged 'check by ear'.",
             default="0.6", kind=float),
+    Setting("HOTLINE_STUCK_AFTER_SECONDS", "stuck_after_seconds",
+            "A message waiting this long in one pipeline state is re-enqueued by the sweeper "
+            "(`hotline jobs recover`, also run every minute by `hotline worker`).", default="600", kind=int),
+    Setting("HOTLINE_DELETE_TWILIO_COPY", "delete_twilio_copy",
+            "1 to delete Twilio's copy of a recording once ours is stored and its checksum verified.",
+            default="0", kind=bool),
+    # -- settings added by the prompts work go below this line --
+    Setting("HOTLINE_PROMPTS_CACHE", "prompts_cache_dir",
+            "Folder of synthesised prompt audio (`hotline prompts build` writes it, calls play from it). "
+            "Default: HOTLINE_DATA_DIR/prompts-cache.", default=""),
+    Setting("HOTLINE_PROMPTS_QUEUE_MISSING", "prompts_queue_missing",
+            "1 to queue a background rendering when a call meets a prompt without audio (it is never "
+            "synthesised during the call). 0 leaves it to `hotline prompts build`.", default="1", kind=bool),
+    Setting("HOTLINE_GTTS", "gtts_enabled",
+            "1 to try gTTS (Google's voice, needs the internet) before espeak-ng when rendering prompts; "
+            "0 renders with espeak-ng only.", default="1", kind=bool),
+    Setting("HOTLINE_GTTS_BASE_URL", "gtts_base_url",
+            "Base URL of Google's TTS endpoint; {tld} is replaced by the voice's Google domain. Tests point it "
+            "at a local server.", default="https://translate.google.{tld}"),
+    Setting("HOTLINE_GTTS_TIMEOUT_SECONDS", "gtts_timeout_seconds",
+            "Seconds to wait for gTTS before falling back to espeak-ng.", default="10", kind=float),
+    Setting("HOTLINE_OPERATOR_TOKEN", "operator_token",
+            "Token that opens the operator page (/operator/), until accounts exist. Empty: the page is off "
+            "(404). At least 16 characters; keep it secret.", default=""),
+    Setting("HOTLINE_PROMPT_UPLOAD_MAX_BYTES", "prompt_upload_max_bytes",
+            "Largest prompt recording the operator page accepts, in bytes.", default="10000000", kind=int),
     Setting("HOTLINE_LOG_LEVEL", "log_level", "Logging level: DEBUG, INFO, WARNING or ERROR.",
             default="INFO"),
 )
@@ -89,11 +118,22 @@ class Config:
     menus_dir: Path = Path(__file__).resolve().parent.parent / "menus"
     recording_max_seconds: int = 120
     job_retries: int = 5
+    retry_base_seconds: float = 5.0
     operator_number: str = ""
     max_body_bytes: int = 65536
     log_level: str = "INFO"
     vosk_models_dir: Path | None = None
+    stuck_after_seconds: int = 600
+    delete_twilio_copy: bool = False
     check_by_ear_below: float = 0.6
+    # prompts work
+    prompts_cache_dir: Path | None = None
+    prompts_queue_missing: bool = True
+    gtts_enabled: bool = True
+    gtts_base_url: str = "https://translate.google.{tld}"
+    gtts_timeout_seconds: float = 10.0
+    operator_token: str = field(default="", repr=False)
+    prompt_upload_max_bytes: int = 10_000_000
     testing: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -104,12 +144,16 @@ class Config:
             object.__setattr__(self, "vosk_models_dir", self.data_dir / "models" / "vosk")
         else:
             object.__setattr__(self, "vosk_models_dir", Path(self.vosk_models_dir))
+        prompts_cache = self.data_dir / "prompts-cache" if self.prompts_cache_dir is None else self.prompts_cache_dir
+        object.__setattr__(self, "prompts_cache_dir", Path(prompts_cache))
         if not self.database_url:
             path = (self.data_dir / "hotline.sqlite3").resolve()
             object.__setattr__(self, "database_url", f"sqlite:///{path}")
         problems = []
         if self.recording_max_seconds < 1 or self.recording_max_seconds > 3600:
             problems.append("HOTLINE_RECORDING_MAX_SECONDS must be between 1 and 3600")
+        if not 0 <= self.retry_base_seconds <= 600:
+            problems.append("HOTLINE_RETRY_BASE_SECONDS must be between 0 and 600")
         if self.job_retries < 0 or self.job_retries > 50:
             problems.append("HOTLINE_JOB_RETRIES must be between 0 and 50")
         if not self.public_base_url.startswith(("http://", "https://")):
@@ -118,8 +162,34 @@ class Config:
             problems.append("HOTLINE_CHECK_BY_EAR_BELOW must be between 0 and 1")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             problems.append("HOTLINE_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        problems.extend(self._prompt_problems())
         if problems:
             raise ConfigError("; ".join(problems))
+
+    def _prompt_problems(self) -> list[str]:
+        """Name what is wrong with the prompts settings (kept apart from the other checks)."""
+        problems = []
+        if self.operator_token and len(self.operator_token) < 16:
+            # A short token can be guessed; the operator page can replace every prompt callers hear.
+            problems.append("HOTLINE_OPERATOR_TOKEN must be at least 16 characters (or empty to turn the page off)")
+        if not self.gtts_base_url.startswith(("http://", "https://")):
+            problems.append("HOTLINE_GTTS_BASE_URL must start with http:// or https://")
+        if not 0.1 <= self.gtts_timeout_seconds <= 120:
+            problems.append("HOTLINE_GTTS_TIMEOUT_SECONDS must be between 0.1 and 120")
+        if self.prompt_upload_max_bytes < 1000:
+            problems.append("HOTLINE_PROMPT_UPLOAD_MAX_BYTES must be at least 1000")
+        return problems
+
+    @property
+    def prompts_cache(self) -> Path:
+        """Return the folder of synthesised prompt audio (HOTLINE_PROMPTS_CACHE, filled in by __post_init__)."""
+        assert self.prompts_cache_dir is not None
+        return self.prompts_cache_dir
+
+    @property
+    def prompt_recordings_dir(self) -> Path:
+        """Return where operator-page uploads (human prompt recordings) are kept, one folder per language."""
+        return self.data_dir / "prompt-recordings"
 
     @property
     def recordings_dir(self) -> Path:
@@ -145,7 +215,12 @@ class Config:
                 if s.default is None or s.default == "":
                     continue
                 raw = s.default
-            if s.kind is int or s.kind is float:
+            if s.kind is bool:
+                if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    malformed.append(f"{s.env} must be 1 or 0, got {raw!r}")
+                else:
+                    values[s.attr] = raw.lower() in ("1", "true", "yes", "on")
+            elif s.kind is int or s.kind is float:
                 try:
                     values[s.attr] = s.kind(raw)
                 except ValueError:

@@ -57,7 +57,8 @@ class Message(Base):
     """What a caller reported: choices made by keypad, consent, and where it is in the pipeline."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_status_created", "status", "created_at"),)
+    __table_args__ = (Index("ix_messages_status_created", "status", "created_at"),
+                      Index("ix_messages_pipeline_at", "pipeline", "pipeline_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(12), unique=True)
@@ -70,10 +71,16 @@ class Message(Base):
     consent: Mapped[str] = mapped_column(String(16))
     confirmed: Mapped[bool] = mapped_column(default=True)
     status: Mapped[str] = mapped_column(String(24), default="received")
+    # Where the message is in background processing (see worker/pipeline.py); in SQL, not only in Redis,
+    # so the sweeper can bring any message through even if every queued job was lost.
+    pipeline: Mapped[str] = mapped_column(String(24), default="received")
+    pipeline_at: Mapped[datetime] = mapped_column(default=utcnow)
+    pipeline_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     recording: Mapped[Recording | None] = relationship(back_populates="message", uselist=False)
+    transcript: Mapped[Transcript | None] = relationship(back_populates="message", uselist=False)
     answers: Mapped[list[Answer]] = relationship(back_populates="message", order_by="Answer.created_at")
 
 
@@ -111,3 +118,25 @@ class Answer(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     message: Mapped[Message] = relationship(back_populates="answers")
+
+
+class Transcript(Base):
+    """What the speech engine heard in a message, with a confidence for every word."""
+
+    __tablename__ = "transcripts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Unique: a message is transcribed exactly once, even when a retried job races a recovered one.
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    language: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    words: Mapped[str] = mapped_column(Text, default="[]")  # JSON: [{word, confidence, start, end}]
+    engine: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(128))
+    confidence: Mapped[float | None]
+    check_by_ear: Mapped[bool] = mapped_column(default=False)
+    audio_seconds: Mapped[float]
+    processing_seconds: Mapped[float]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="transcript")

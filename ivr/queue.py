@@ -20,9 +20,9 @@ from .config import Config
 log = logging.getLogger(__name__)
 
 
-def backoff(retries: int) -> list[int]:
-    """Return the waits between attempts: 5 s, 15 s, 45 s ... capped at 10 minutes."""
-    return [min(5 * 3**i, 600) for i in range(retries)]
+def backoff(config: Config) -> list[float]:
+    """Return the waits between attempts: base, 3 x base, 9 x base ... each capped at 10 minutes."""
+    return [min(config.retry_base_seconds * 3**i, 600.0) for i in range(config.job_retries)]
 
 
 def resolve(name: str) -> Callable[..., Any]:
@@ -55,8 +55,7 @@ class InlineQueue:
     def __init__(self, config: Config, sleep: Callable[[float], None] = time.sleep,
                  delays: list[float] | None = None) -> None:
         self.config = config
-        self.delays: list[float] = list(delays) if delays is not None else [float(d) for d in
-                                                                          backoff(config.job_retries)]
+        self.delays: list[float] = list(delays) if delays is not None else backoff(config)
         self._sleep = sleep
         self._jobs: stdlib_queue.Queue[tuple[str, str, tuple[Any, ...]]] = stdlib_queue.Queue()
         self._pending: set[str] = set()
@@ -130,8 +129,9 @@ class RQQueue:
         from rq import Retry
         from rq.exceptions import DuplicateJobError
 
-        retry = Retry(max=self.config.job_retries, interval=backoff(self.config.job_retries)) \
-            if self.config.job_retries else None
+        # RQ counts whole seconds; a sub-second base (tests) still waits at least one.
+        waits = [max(1, round(w)) for w in backoff(self.config)]
+        retry = Retry(max=self.config.job_retries, interval=waits) if self.config.job_retries else None
         try:
             self.queue.enqueue_call(func, args=args, job_id=job_id, retry=retry, unique=True,
                                     result_ttl=86400, failure_ttl=30 * 86400)
@@ -145,5 +145,14 @@ class RQQueue:
         return True
 
 
+_shared: dict[Config, JobQueue] = {}
+_shared_lock = threading.Lock()
+
+
 def make_queue(config: Config) -> JobQueue:
-    return RQQueue(config) if config.redis_url else InlineQueue(config)
+    """Return this process's queue for a config: one inline thread (or one Redis client) shared by all."""
+    with _shared_lock:
+        queue = _shared.get(config)
+        if queue is None:
+            queue = _shared[config] = RQQueue(config) if config.redis_url else InlineQueue(config)
+        return queue

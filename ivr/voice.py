@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import calls
 from .flow import CallState, Context, Event, Keys, Outcome, Recorded, Start, next_step, valid_digits
+from .pipeline import INGEST_JOB
 from .services import Services, services
 from .signature import is_signed
 from .twiml import render, render_error
@@ -98,7 +99,7 @@ def _apply_effects(svc: Services, session: Session, call: calls.Call, outcome: O
             message = calls.keep_message(session, call, state)
             state = CallState.from_dict({**state.to_dict(), "reference": message.reference})
             session.commit()  # store first: the message exists before any job is queued
-            svc.queue.enqueue(calls.INGEST_JOB, message.id, job_id=f"ingest-{state.recording_sid}")
+            svc.queue.enqueue(INGEST_JOB, message.id, job_id=f"ingest-{state.recording_sid}")
         elif effect == "discard_recording":
             calls.discard_recording(session, _previous_recording(call))
     return state
@@ -189,7 +190,7 @@ def recording_status() -> Response:
             rec_sid, sid, url, _int(form.get("RecordingDuration")), status))
         message_id = rec.message_id
     if message_id is not None and status == "completed":
-        svc.queue.enqueue(calls.INGEST_JOB, message_id, job_id=f"ingest-{rec_sid}")
+        svc.queue.enqueue(INGEST_JOB, message_id, job_id=f"ingest-{rec_sid}")
     return empty_twiml()
 
 
@@ -209,7 +210,7 @@ def call_status() -> Response:
         rec_sid = calls.load_state(call).recording_sid
         message_id = message.id if message is not None else None
     if message_id is not None:
-        svc.queue.enqueue(calls.INGEST_JOB, message_id, job_id=f"ingest-{rec_sid}")
+        svc.queue.enqueue(INGEST_JOB, message_id, job_id=f"ingest-{rec_sid}")
     return empty_twiml()
 
 

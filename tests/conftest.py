@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 AUDIO_DIR = ROOT.parent / "shared" / "audio" / "dev"
 BASE_URL = "https://hotline.example.org"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -78,7 +79,11 @@ def sqlite_url(tmp_path: Path) -> str:
 def make_config(tmp_path: Path, database_url: str, **overrides: object) -> Config:
     values: dict[str, object] = dict(
         secret_key="test-secret", pepper="test-pepper", twilio_auth_token=AUTH_TOKEN, public_base_url=BASE_URL,
-        data_dir=tmp_path / "data", database_url=database_url, testing=True,
+        data_dir=tmp_path / "data", database_url=database_url, testing=True, twilio_account_sid=ACCOUNT_SID,
+        retry_base_seconds=0.05, job_retries=3,
+        # No background prompt rendering: a prompt turning from <Say> to <Play> mid-test would make calls
+        # depend on timing (tests/prompts turns it on where it is the subject).
+        prompts_queue_missing=False,
     )
     values.update(overrides)
     return Config(**values)  # type: ignore[arg-type]
@@ -96,7 +101,7 @@ def app(config: Config) -> Flask:
 
 @pytest.fixture
 def media() -> Iterator[MediaHost]:
-    with MediaHost(auth_token=AUTH_TOKEN) as host:
+    with MediaHost(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as host:
         yield host
 
 

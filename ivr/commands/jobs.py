@@ -1,0 +1,129 @@
+"""`hotline jobs` and `hotline worker`: see, retry and recover background work.
+
+The worker's code is loaded by its dotted name, as the web app enqueues jobs: ivr never imports it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from datetime import timedelta
+
+import click
+from sqlalchemy import func, select
+
+from .. import pipeline, runtime
+from ..cli import load_config
+from ..db import database_for
+from ..models import Message
+
+
+def register(group: click.Group) -> None:
+    group.add_command(jobs)
+    group.add_command(worker)
+
+
+def _worker_module(name: str):  # type: ignore[no-untyped-def]
+    return importlib.import_module(f"worker.{name}")
+
+
+@click.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def jobs(ctx: click.Context, as_json: bool) -> None:
+    """List failed and stuck work: messages by pipeline state, and RQ's failed jobs."""
+    if ctx.invoked_subcommand is not None:
+        return
+    config = load_config()
+    runtime.set_config(config)
+    db = database_for(config.database_url)
+    with db.session() as session:
+        counts = dict(session.execute(select(Message.pipeline, func.count()).group_by(Message.pipeline)).all())
+        problems = session.scalars(select(Message).where(Message.pipeline.in_(pipeline.PROBLEMS))
+                                   .order_by(Message.pipeline_at)).all()
+        waiting = pipeline.stuck(session, timedelta(seconds=config.stuck_after_seconds))
+        rows = [{"message": m.id, "reference": m.reference, "state": m.pipeline,
+                 "since": m.pipeline_at.isoformat() + "Z", "error": m.pipeline_error} for m in problems]
+        rows += [{"message": m.id, "reference": m.reference, "state": m.pipeline + " (stuck)",
+                  "since": m.pipeline_at.isoformat() + "Z", "error": m.pipeline_error} for m, _ in waiting]
+    failed = []
+    if config.redis_url:
+        from redis.exceptions import RedisError
+
+        try:
+            failed = [{"job": j.id, "func": j.func_name, "args": list(j.args), "ended_at": str(j.ended_at),
+                       "error": (j.exc_info or "").strip().splitlines()[-1:] or [""]}
+                      for j in _worker_module("rq_jobs").failed_jobs(config)]
+        except RedisError as exc:
+            click.echo(f"Redis is not answering ({type(exc).__name__}): failed RQ jobs unknown", err=True)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row))
+        for job in failed:
+            click.echo(json.dumps(job))
+        return
+    click.echo("messages by pipeline state: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "none"))
+    for row in rows:
+        click.echo(f"  message {row['message']} ({row['reference']}): {row['state']} since {row['since']}"
+                   + (f" — {row['error']}" if row["error"] else ""))
+    for job in failed:
+        click.echo(f"  failed job {job['job']} {job['func']}{tuple(job['args'])}: {job['error'][0]}")
+    if not rows and not failed:
+        click.echo("nothing failed or stuck")
+
+
+@jobs.command("recover")
+@click.option("--older-than", type=click.FloatRange(0), default=None,
+              help="Seconds a message must have waited (default: HOTLINE_STUCK_AFTER_SECONDS).")
+@click.option("--failed", "include_failed", is_flag=True, help="Also retry messages whose jobs failed for good.")
+def jobs_recover(older_than: float | None, include_failed: bool) -> None:
+    """Re-enqueue messages stuck in a pipeline state (jobs lost with Redis or a killed worker)."""
+    config = load_config()
+    runtime.set_config(config)
+    queued = _worker_module("jobs").recover(older_than, include_failed=include_failed)
+    click.echo(f"re-enqueued {len(queued)} job(s)" + (": " + ", ".join(queued) if queued else ""))
+    if not config.redis_url and queued:
+        from ..queue import InlineQueue, make_queue
+
+        inline = make_queue(config)
+        assert isinstance(inline, InlineQueue)
+        click.echo("inline queue (no REDIS_URL): running them in this process ...")
+        inline.join(timeout=3600)
+        click.echo(f"done: {inline.done} finished, {len(inline.failed)} failed")
+
+
+@jobs.command("retry")
+@click.argument("job_id", required=False)
+@click.option("--all", "retry_all", is_flag=True, help="Retry every failed job.")
+def jobs_retry(job_id: str | None, retry_all: bool) -> None:
+    """Put a failed RQ job (or all of them) back on the queue."""
+    config = load_config()
+    if not config.redis_url:
+        raise click.ClickException("no REDIS_URL: the inline queue keeps no failed jobs; use `hotline jobs recover`")
+    if not job_id and not retry_all:
+        raise click.UsageError("give a JOB_ID or --all")
+    done = _worker_module("rq_jobs").retry_failed(config, None if retry_all else job_id)
+    if job_id and not done:
+        raise click.ClickException(f"no failed job {job_id!r}")
+    click.echo(f"requeued {len(done)} job(s)")
+
+
+@click.command()
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--languages", default=None, help="Languages whose models to load at start (default: all in menus).")
+@click.option("--sweep-every", type=click.FloatRange(0), default=60.0, show_default=True,
+              help="Seconds between sweeper runs (0 = off).")
+@click.option("--name", default=None, help="Worker name (default: RQ's).")
+def worker(burst: bool, languages: str | None, sweep_every: float, name: str | None) -> None:
+    """Work background jobs from Redis (needs REDIS_URL); speech models load once, at start."""
+    config = load_config()
+    if not config.redis_url:
+        raise click.ClickException("REDIS_URL is not set: without Redis, `hotline serve` runs jobs itself")
+    if languages is None:
+        from menus import load_menus
+
+        langs = sorted(load_menus(config.menus_dir).languages)
+    else:
+        langs = [x.strip() for x in languages.split(",") if x.strip()]
+    ok = _worker_module("run").run_worker(config, langs, burst=burst, sweep_every=sweep_every, name=name)
+    raise SystemExit(0 if ok or burst else 1)

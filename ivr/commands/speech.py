@@ -1,0 +1,145 @@
+"""`hotline transcribe` and `hotline models`: run speech recognition and manage Vosk models.
+
+These read only HOTLINE_VOSK_MODELS and HOTLINE_DATA_DIR, so an operator can install models and
+try them on a recording before the rest of the hotline is configured. The speech package is
+imported inside each command: `hotline --help` and the web app need neither Vosk nor PocketSphinx.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from ..cli import load_env_file
+
+
+def register(group: click.Group) -> None:
+    group.add_command(transcribe)
+    group.add_command(models_group)
+
+
+def models_dir() -> Path:
+    """Return the Vosk models folder: HOTLINE_VOSK_MODELS, else HOTLINE_DATA_DIR/models/vosk."""
+    load_env_file()
+    configured = os.environ.get("HOTLINE_VOSK_MODELS")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("HOTLINE_DATA_DIR") or "instance") / "models" / "vosk"
+
+
+@click.command()
+@click.option("--lang", "language", default="en", show_default=True,
+              help="Language spoken in the recordings (a code such as en, fr, hi or fj).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object per file: file, text, engine, words, duration, seconds.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def transcribe(language: str, as_json: bool, files: Sequence[Path]) -> None:
+    """Transcribe recordings with the engine the hotline uses for the language."""
+    from speech.errors import AudioUnreadable, NoEngineForLanguage, SpeechError
+    from speech.registry import engine_for
+
+    folder = models_dir()
+    try:
+        engine = engine_for(language, folder)
+    except SpeechError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if engine is None:
+        raise click.ClickException(f"{NoEngineForLanguage(language)} (models folder: {folder})")
+    failed: list[str] = []
+    for path in files:
+        try:
+            transcript = engine.transcribe(path, language)
+        except AudioUnreadable as exc:
+            click.echo(f"Error: {exc}", err=True)
+            failed.append(str(path))
+            continue
+        if as_json:
+            click.echo(json.dumps({
+                "file": str(path),
+                "text": transcript.text,
+                "engine": transcript.engine,
+                "words": [
+                    {"word": w.word, "confidence": w.confidence, "start": w.start, "end": w.end}
+                    for w in transcript.words
+                ],
+                "duration": transcript.duration,
+                "seconds": transcript.seconds,
+            }, ensure_ascii=False))
+        else:
+            click.echo(f"{path}: {transcript.text}")
+    if failed:
+        raise click.ClickException(f"could not read {len(failed)} of {len(files)} files: {', '.join(failed)}")
+
+
+@click.group("models")
+def models_group() -> None:
+    """See and install the Vosk speech models, one per language."""
+
+
+@models_group.command("list")
+@click.option("--lang", "languages", multiple=True,
+              help="Also show this language, even with no engine (repeatable), e.g. the menus' languages.")
+def list_models(languages: Sequence[str]) -> None:
+    """Show the installed models and the engine each language uses: vosk, pocketsphinx or none."""
+    from speech.registry import engine_choices, installed_models
+
+    folder = models_dir()
+    click.echo(f"models folder: {folder}{'' if folder.is_dir() else ' (does not exist yet)'}")
+    choices = engine_choices(folder, languages)
+    width = max(len("language"), *(len(c.language) for c in choices))
+    click.echo(f"{'language'.ljust(width)}  engine")
+    in_use = set()
+    for choice in choices:
+        if choice.engine == "vosk":
+            described = f"vosk {choice.model}"
+            in_use.add(choice.model)
+        elif choice.engine == "pocketsphinx":
+            described = "pocketsphinx (bundled)"
+        elif choice.problems:
+            described = f"none: {choice.model} is broken ({'; '.join(choice.problems)})"
+        else:
+            described = "none: install a Vosk model (hotline models install NAME)"
+        click.echo(f"{choice.language.ljust(width)}  {described}")
+    infos = installed_models(folder)
+    if not infos:
+        return
+    click.echo("")
+    click.echo("installed:")
+    for info in infos:
+        if info.ok:
+            status = "in use" if info.name in in_use else "not used (another model has this language)"
+        else:
+            status = "broken: " + "; ".join(info.problems)
+        click.echo(f"  {info.name}  language={info.language or '?'}  rate={info.sample_rate}  {status}")
+
+
+def _check_sha256(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", value.strip()):
+        raise click.BadParameter("expected 64 hexadecimal digits")
+    return value.strip().lower() if value else None
+
+
+@models_group.command("install")
+@click.argument("name")
+@click.option("--sha256", callback=_check_sha256, default=None,
+              help="Expected sha256 of the archive. Default: check the md5 the model list publishes.")
+@click.option("--base-url", default=None,
+              help="Where the archives and model-list.json are. Default: https://alphacephei.com/vosk/models/")
+def install(name: str, sha256: str | None, base_url: str | None) -> None:
+    """Download a Vosk model by name (vosk-model-small-fr-0.22) or URL, verify it and unpack it."""
+    from speech.errors import SpeechError
+    from speech.models import DEFAULT_BASE_URL, install_model
+
+    folder = models_dir()
+    try:
+        installed = install_model(name, folder, base_url=base_url or DEFAULT_BASE_URL, sha256=sha256)
+    except SpeechError as exc:
+        raise click.ClickException(str(exc)) from exc
+    info = installed.info
+    click.echo(f"installed {info.name} (language {info.language}, {info.sample_rate} Hz) in {info.path}")
+    click.echo(f"archive sha256 {installed.sha256}")

@@ -1,0 +1,73 @@
+"""English recognition with PocketSphinx's bundled model, so a fresh machine needs no download.
+
+It is far less accurate than Vosk on telephone audio; it is the fallback for a language that
+has no Vosk model installed, and the reason a new deployment transcribes English on day one.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import pocketsphinx
+
+from .audio import Pcm
+from .engine import Engine, Word, is_filler
+from .errors import BrokenModel
+
+BUNDLED_LANGUAGES = frozenset({"en"})
+BUNDLED_MODEL = "cmusphinx-en-us (bundled)"
+_ALTERNATE = re.compile(r"\(\d+\)$")  # "cannot(2)": the dictionary's second pronunciation
+
+
+def bundled_model_path() -> Path:
+    """Return the folder of the English model shipped inside the pocketsphinx wheel."""
+    return Path(pocketsphinx.get_model_path()) / "en-us"
+
+
+class PocketSphinxEngine(Engine):
+    """PocketSphinx with the bundled US English model; one decoder, used under a lock."""
+
+    name = "pocketsphinx"
+
+    def __init__(self) -> None:
+        try:
+            # FATAL: its per-utterance INFO lines would bury the worker's own log.
+            self._decoder = pocketsphinx.Decoder(loglevel="FATAL")
+        except (RuntimeError, ValueError) as exc:
+            raise BrokenModel(bundled_model_path(), [f"PocketSphinx could not load it: {exc}"]) from exc
+        config = self._decoder.config
+        self.model = BUNDLED_MODEL
+        self.languages = BUNDLED_LANGUAGES
+        self.sample_rate = int(config["samprate"])
+        self._frame_rate = int(config["frate"])
+        # The decoder keeps state between utterances and is not thread-safe.
+        self._lock = threading.Lock()
+
+    def recognise(self, pcm: Pcm) -> list[Word]:
+        """Decode the whole recording as one utterance and read word posteriors from the lattice."""
+        if len(pcm.data) < 2 * self.sample_rate // 10:
+            return []  # under 0.1 s: nothing to hear, and the decoder rejects empty buffers
+        decoder = self._decoder
+        with self._lock:
+            # Reset cepstral-mean and noise estimates, so a message's transcript never depends
+            # on which message the same process decoded before it.
+            decoder.reinit_feat()
+            decoder.start_utt()
+            decoder.process_raw(pcm.data, full_utt=True)
+            decoder.end_utt()
+            segments = list(decoder.seg() or [])
+        words = []
+        for seg in segments:
+            if is_filler(seg.word):
+                continue
+            words.append(Word(
+                word=_ALTERNATE.sub("", seg.word),
+                # The binding has already turned the log posterior into a probability
+                # (logmath_exp of ps_seg_prob); bestpath search is on by default, so it is real.
+                confidence=float(seg.prob),
+                start=seg.start_frame / self._frame_rate,
+                end=(seg.end_frame + 1) / self._frame_rate,
+            ))
+        return words

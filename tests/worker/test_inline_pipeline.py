@@ -1,0 +1,97 @@
+"""Without Redis: a call's recording is fetched, stored and transcribed on the inline queue."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import select
+
+from ivr import pipeline
+from ivr.emulator import Phone, Script
+from ivr.media_host import Fault
+from ivr.models import Message
+from ivr.queue import InlineQueue
+from ivr.services import services
+from speech.registry import engine_for
+from speech.wer import word_error_rate
+from tests.conftest import AUDIO_DIR
+
+
+def reference_text(name: str) -> str:
+    for line in (AUDIO_DIR / "transcripts.tsv").read_text().splitlines():
+        file, _, text = line.partition("\t")
+        if file == name:
+            return text
+    raise KeyError(name)
+
+
+def wait(app: Flask) -> InlineQueue:
+    queue = services(app).queue
+    assert isinstance(queue, InlineQueue)
+    assert queue.join(timeout=120)
+    return queue
+
+
+def test_call_to_transcript_on_the_inline_queue(app: Flask, phone: Phone, speech_wav: bytes) -> None:
+    phone.call(Script(["1", "1", "1", "1", "1", "REC", "1"], [speech_wav]))
+    queue = wait(app)
+    assert queue.failed == []
+    svc = services(app)
+    with svc.db.session() as s:
+        message = s.scalars(select(Message)).one()
+        assert message.pipeline == pipeline.READY
+        rec = message.recording
+        assert rec is not None and rec.sha256 and rec.size_bytes == len(speech_wav)
+        stored = svc.config.recordings_dir / rec.stored_path  # type: ignore[operator]
+        assert stored.read_bytes() == speech_wav
+        transcript = message.transcript
+        assert transcript is not None and transcript.engine == "pocketsphinx"
+        # the pipeline hands the engine the stored audio untouched: same words as the engine run directly
+        direct = engine_for("en", svc.config.vosk_models_dir)
+        assert direct is not None
+        assert transcript.text == direct.transcribe(AUDIO_DIR / "osr_us_0010_01.wav", "en").text
+        assert word_error_rate(reference_text("osr_us_0010_01.wav"), transcript.text) < 1.0
+        words = json.loads(transcript.words)
+        assert words and all(0.0 <= w["confidence"] <= 1.0 for w in words)
+        assert transcript.check_by_ear == (transcript.confidence is None or
+                                           transcript.confidence < svc.config.check_by_ear_below)
+
+
+def test_fijian_message_needs_listening(app: Flask, phone: Phone, speech_wav: bytes) -> None:
+    phone.call(Script(["4", "1", "2", "2", "1", "REC", "1"], [speech_wav]))
+    wait(app)
+    with services(app).db.session() as s:
+        message = s.scalars(select(Message)).one()
+        assert message.language == "fj"
+        assert message.pipeline == pipeline.NEEDS_LISTENING and message.transcript is None
+        assert message.recording is not None and message.recording.stored_path
+
+
+def test_recording_that_is_html_is_kept_and_marked_unreadable(app: Flask, phone: Phone, media,  # type: ignore[no-untyped-def]
+                                                               tmp_path: Path) -> None:
+    html = b"<html><body>Service Unavailable</body></html>"
+    phone.call(Script(["1", "1", "1", "1", "1", "REC", "1"], [html]))
+    wait(app)
+    with services(app).db.session() as s:
+        message = s.scalars(select(Message)).one()
+        assert message.pipeline == pipeline.AUDIO_UNREADABLE
+        assert "unreadable" in (message.pipeline_error or "")
+
+
+def test_404_twice_then_audio_is_transcribed(app: Flask, phone: Phone, media, speech_wav: bytes) -> None:  # type: ignore[no-untyped-def]
+    original_add = media.add
+
+    def add_with_faults(audio: bytes, sid: str | None = None) -> tuple[str, str]:
+        sid, url = original_add(audio, sid)
+        media.faults[sid] = [Fault(404, b'{"code": 20404}', "application/json")] * 2
+        return sid, url
+
+    media.add = add_with_faults
+    phone.call(Script(["1", "1", "1", "1", "1", "REC", "1"], [speech_wav]))
+    wait(app)
+    gets = [p for m, p in media.requests if m == "GET"]
+    assert len(gets) == 3
+    with services(app).db.session() as s:
+        assert s.scalars(select(Message)).one().pipeline == pipeline.READY
