@@ -31,7 +31,8 @@ def load_env_file(environ: dict[str, str] | None = None) -> Path | None:
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.partition("=")
-        env.setdefault(key.strip(), value.strip())
+        if not env.get(key.strip()):  # an empty variable counts as unset
+            env[key.strip()] = value.strip()
     return path
 
 
