@@ -17,6 +17,7 @@ from ivr.db import database_for, forget_databases
 from ivr.emulator import FlaskTransport, Phone
 from ivr.media_host import MediaHost
 from ivr.models import Base
+from ivr.queue import InlineQueue
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDIO_DIR = ROOT.parent / "shared" / "audio" / "dev"
@@ -95,8 +96,10 @@ def config(tmp_path: Path, database_url: str) -> Config:
 
 
 @pytest.fixture
-def app(config: Config) -> Flask:
-    return create_app(config)
+def app(config: Config) -> Iterator[Flask]:
+    app = create_app(config)
+    yield app
+    finish_jobs(app)
 
 
 @pytest.fixture
@@ -105,9 +108,17 @@ def media() -> Iterator[MediaHost]:
         yield host
 
 
+def finish_jobs(app: Flask) -> None:
+    """Wait for this test's background jobs, so none outlives its media host or database."""
+    queue = app.extensions["hotline"].queue
+    if isinstance(queue, InlineQueue):
+        assert queue.join(timeout=180), "inline jobs still running 180 s after the test"
+
+
 @pytest.fixture
-def phone(app: Flask, media: MediaHost) -> Phone:
-    return Phone(FlaskTransport(app.test_client()), AUTH_TOKEN, BASE_URL, media)
+def phone(app: Flask, media: MediaHost) -> Iterator[Phone]:
+    yield Phone(FlaskTransport(app.test_client()), AUTH_TOKEN, BASE_URL, media)
+    finish_jobs(app)
 
 
 @pytest.fixture

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
 from ivr import pipeline
+from ivr.cli import main
 from ivr.emulator import Phone, Script
 from ivr.media_host import Fault
 from ivr.models import Message
@@ -78,6 +80,16 @@ def test_recording_that_is_html_is_kept_and_marked_unreadable(app: Flask, phone:
         message = s.scalars(select(Message)).one()
         assert message.pipeline == pipeline.AUDIO_UNREADABLE
         assert "unreadable" in (message.pipeline_error or "")
+        reference = message.reference
+    # visible to an operator in `hotline jobs`
+    config = services(app).config
+    env = {"SECRET_KEY": "s", "HOTLINE_PEPPER": "p", "TWILIO_AUTH_TOKEN": "t", "PUBLIC_BASE_URL": "http://x",
+           "DATABASE_URL": config.database_url, "REDIS_URL": "", "HOTLINE_ENV_FILE": str(tmp_path / "none")}
+    result = CliRunner().invoke(main, ["jobs", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [(r["reference"], r["state"]) for r in rows] == [(reference, pipeline.AUDIO_UNREADABLE)]
+    assert "html" in rows[0]["error"].lower()
 
 
 def test_404_twice_then_audio_is_transcribed(app: Flask, phone: Phone, media, speech_wav: bytes) -> None:  # type: ignore[no-untyped-def]
