@@ -2,6 +2,8 @@
 
 A loaded `vosk.Model` is read-only and safe to share between threads; each transcription makes
 its own cheap `KaldiRecognizer`, so many jobs can use one model at once without a lock.
+Vosk dithers its features with a process-wide random generator, so the same audio can come out
+with a word or two different from one run to the next (alphacep/vosk-api#868).
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ def test_unreadable_bytes_raise_our_error(junk: bytes) -> None:
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
     missing = tmp_path / "message-0042.wav"
-    with pytest.raises(AudioUnreadable, match="message-0042.wav: no such file") as caught:
+    with pytest.raises(AudioUnreadable, match=r"message-0042\.wav: no such file") as caught:
         load_audio(missing)
     assert isinstance(caught.value, SpeechError)
 

@@ -95,7 +95,8 @@ def test_models_list(models: Path, tmp_path: Path, make_model: MakeModel) -> Non
 def test_models_folder_defaults_under_the_data_dir(tmp_path: Path) -> None:
     result = hotline(["models", "list"], None, tmp_path / "data")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == f"models folder: {tmp_path / 'data' / 'models' / 'vosk'} (does not exist yet)"
+    folder = tmp_path / "data" / "models" / "vosk"
+    assert result.output.splitlines()[0] == f"models folder: {folder} (does not exist yet)"
     assert "en        pocketsphinx (bundled)" in result.output
 
 

@@ -139,7 +139,9 @@ def test_truncated_archive_is_refused(model_site: ModelSite, archive: bytes, des
     assert left_in(dest) == []
 
 
-@pytest.mark.parametrize("member", ["../escaped.txt", f"{NAME}/../../escaped.txt", "/tmp/escaped.txt", "..\\escaped.txt"])
+@pytest.mark.parametrize(
+    "member", ["../escaped.txt", f"{NAME}/../../escaped.txt", "/tmp/escaped.txt", "..\\escaped.txt"]
+)
 def test_members_leaving_the_folder_are_refused(
     model_site: ModelSite, tmp_path: Path, make_model: MakeModel, dest: Path, member: str
 ) -> None:
@@ -169,7 +171,7 @@ def test_an_archive_holding_a_broken_model_installs_nothing(
 ) -> None:
     data = zip_folder(make_model(tmp_path / "build" / NAME, omit=("conf/mfcc.conf",)), NAME)
     model_site.put(f"{NAME}.zip", data)
-    with pytest.raises(BrokenModel, match="missing conf/mfcc.conf"):
+    with pytest.raises(BrokenModel, match=r"missing conf/mfcc\.conf"):
         install_model(NAME, dest, base_url=model_site.base_url, sha256=sha256(data), progress=False)
     assert left_in(dest) == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,14 +93,14 @@ def test_broken_models_say_what_is_wrong(
     tmp_path: Path, make_model: MakeModel, omit: tuple[str, ...], empty: tuple[str, ...], problem: str
 ) -> None:
     folder = make_model(tmp_path / "vosk-model-small-fr-0.22", omit=omit, empty=empty)
-    with pytest.raises(BrokenModel, match=problem) as caught:
+    with pytest.raises(BrokenModel, match=re.escape(problem)) as caught:
         validate_model(folder)
     assert caught.value.path == folder
 
 
 def test_lookahead_graph_needs_all_its_parts(tmp_path: Path, make_model: MakeModel) -> None:
     folder = make_model(tmp_path / "vosk-model-small-fr-0.22", graph="lookahead", omit=("graph/Gr.fst",))
-    with pytest.raises(BrokenModel, match="missing graph/Gr.fst"):
+    with pytest.raises(BrokenModel, match=r"missing graph/Gr\.fst"):
         validate_model(folder)
 
 
@@ -144,7 +145,7 @@ def test_vosk_refusing_a_folder_raises_our_error(tmp_path: Path, make_model: Mak
 
 
 def test_vosk_engine_checks_the_folder_before_loading(tmp_path: Path, make_model: MakeModel) -> None:
-    with pytest.raises(BrokenModel, match="missing conf/model.conf"):
+    with pytest.raises(BrokenModel, match=r"missing conf/model\.conf"):
         VoskEngine.load(make_model(tmp_path / "vosk-model-small-fr-0.22", omit=("conf/model.conf",)))
     with pytest.raises(ModelNotFound):
         VoskEngine.load(tmp_path / "vosk-model-small-de-0.15")

@@ -76,7 +76,7 @@ def test_an_engine_refuses_a_language_it_does_not_speak(tmp_path: Path, dev_audi
 
 def test_a_broken_model_is_an_error_not_a_fallback(tmp_path: Path, make_model: MakeModel) -> None:
     make_model(tmp_path / "vosk-model-small-en-us-0.15", omit=("am/final.mdl",))
-    with pytest.raises(BrokenModel, match="missing am/final.mdl"):
+    with pytest.raises(BrokenModel, match=r"missing am/final\.mdl"):
         engine_for("en", tmp_path)
     choice = choose_engine("en", tmp_path)
     assert (choice.engine, choice.model) == (None, "vosk-model-small-en-us-0.15")

@@ -8,7 +8,8 @@ from speech.wer import normalise_words, word_error_rate, word_errors
 
 
 def test_case_and_punctuation_do_not_count() -> None:
-    assert word_error_rate("The birch canoe slid on the smooth planks.", "the birch canoe slid on the smooth planks") == 0.0
+    reference = "The birch canoe slid on the smooth planks."
+    assert word_error_rate(reference, "the birch canoe slid on the smooth planks") == 0.0
     assert normalise_words("It's easy — isn’t it? Fifty-two!") == ["it's", "easy", "isn't", "it", "fifty", "two"]
 
 
