@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, send_from_directory
+from flask import Flask, Response, jsonify
 from sqlalchemy import text
 
 from menus import load_menus
 
 from .config import Config
 from .db import database_for
+from .prompt_audio import PromptLibrary
 from .prompts import PromptSource
 from .queue import make_queue
 from .services import Services, services
@@ -29,19 +30,27 @@ def create_app(config: Config | None = None) -> Flask:
     logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = Flask(__name__, instance_path=str(config.data_dir.resolve()))
     app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=config.max_body_bytes,
-                      TESTING=config.testing)
+                      TESTING=config.testing, SESSION_COOKIE_SAMESITE="Lax")
     menus = load_menus(config.menus_dir)
+    queue = make_queue(config)
     app.extensions["hotline"] = Services(
         config=config,
         db=database_for(config.database_url),
         menus=menus,
-        queue=make_queue(config),
-        prompts=PromptSource(menus, config.public_base_url),
+        queue=queue,
+        prompts=PromptSource(menus, config.public_base_url, library=PromptLibrary.for_config(config, menus),
+                             queue=queue if config.prompts_queue_missing else None),
         urls=Urls(config.public_base_url),
     )
-    from . import voice
+    # Read the prompt audio folders once now, so the first caller does not pay for it.
+    app.extensions["hotline"].prompts.library.offered()
+    from . import answers, prompt_files, voice
+    from .operator import bp as operator_bp
 
     app.register_blueprint(voice.bp)
+    app.register_blueprint(answers.bp)
+    app.register_blueprint(prompt_files.bp)
+    app.register_blueprint(operator_bp)
 
     @app.get("/health")
     def health() -> Response:
@@ -57,14 +66,5 @@ def create_app(config: Config | None = None) -> Flask:
                 "queue": "rq" if svc.config.redis_url else "inline",
                 "languages": list(svc.offered_languages())}
         return jsonify(body), (200 if db_ok else 503)  # type: ignore[return-value]
-
-    @app.get("/prompts/<lang>/<path:filename>")
-    def prompt_audio(lang: str, filename: str) -> Response:
-        """Serve a human-recorded prompt with cache headers, so Twilio caches it too."""
-        svc = services()
-        if lang not in svc.menus.languages:
-            return Response("unknown language", status=404)
-        resp = send_from_directory(PromptSource(svc.menus, "").root / "audio" / lang, filename, max_age=86400)
-        return resp
 
     return app

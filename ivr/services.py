@@ -25,9 +25,12 @@ class Services:
     urls: Urls
 
     def offered_languages(self) -> tuple[str, ...]:
-        """Languages the language menu offers, in keypad order."""
-        langs = sorted(self.menus.languages.values(), key=lambda lang: lang.key)
-        return tuple(lang.code for lang in langs)
+        """Languages the language menu offers, in keypad order: only those a caller hears in full.
+
+        The prompt library keeps this in memory and re-reads a language's audio folders only when
+        they changed, so asking on every webhook is cheap and a new recording counts at once.
+        """
+        return self.prompts.library.offered()
 
     def default_language(self) -> str:
         offered = self.offered_languages()

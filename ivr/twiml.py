@@ -83,20 +83,26 @@ def _speak(verb: VoiceResponse | GatherVerb, items: tuple[Utterance, ...], langu
 
 def _spoken(item: Utterance, language: str, numbers: dict[str, str], voice: PromptSource) -> list[Play | Say]:
     if isinstance(item, Prompt):
-        return [voice.resolve(item.language or language, item.id)]
+        return _present([voice.resolve(item.language or language, item.id)])
     if isinstance(item, Number):
+        # Each digit is that language's own digit prompt: numbers work in every language, Fijian included.
         digits = numbers.get(item.field, "")
-        return [voice.resolve(language, f"digit_{d}") for d in digits if d.isdigit()]
+        return _present([voice.resolve(language, f"digit_{d}") for d in digits if d.isdigit()])
     if isinstance(item, Audio):
         return [Play(item.url)]
     assert isinstance(item, Text)
     return [voice.say_text(language, item.text)]
 
 
+def _present(spoken: list[Play | Say | None]) -> list[Play | Say]:
+    """Drop prompts that have no audio and no <Say> voice (only possible in a language not offered)."""
+    return [s for s in spoken if s is not None]
+
+
 def render_error(voice: PromptSource, language: str) -> str:
     """Answer Twilio with a polite goodbye when something failed on our side mid-call."""
     resp = VoiceResponse()
-    for spoken in (voice.resolve(language, "technical_problem"),):
+    for spoken in _present([voice.resolve(language, "technical_problem")]):
         if isinstance(spoken, Play):
             resp.play(spoken.url)
         else:

@@ -62,12 +62,12 @@ def empty_tables(url: str) -> None:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each test using this runs twice: on a migrated SQLite file and on PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'hotline.sqlite3'}"
-        database_for(url).upgrade()
-        return url
-    url: str = request.getfixturevalue("postgres_url")
-    empty_tables(url)
-    return url
+        sqlite = f"sqlite:///{tmp_path / 'hotline.sqlite3'}"
+        database_for(sqlite).upgrade()
+        return sqlite
+    postgres: str = request.getfixturevalue("postgres_url")
+    empty_tables(postgres)
+    return postgres
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ import socket
 from datetime import UTC, datetime
 
 from rq import Queue, Worker
-from rq.worker import BaseWorker
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.worker import BaseWorker
 
 from ivr.config import Config
 from ivr.queue import RQQueue

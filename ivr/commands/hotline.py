@@ -15,7 +15,10 @@ from menus import MenuError, load_menus
 
 from ..cli import ENV_FILE_NAME, load_config
 from ..db import database_for
+from ..errors import ConfigError
 from ..models import Message
+from ..prompt_audio import describe_coverage, library_for_check
+from ..prompt_reviews import review_of
 
 
 def register(group: click.Group) -> None:
@@ -112,9 +115,14 @@ def menus_check(menus_dir: Path | None) -> None:
     except MenuError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"menus OK: {len(menus.flow.nodes)} nodes, {len(menus.required_prompts())} prompts per language")
+    try:
+        library, data_dir = library_for_check(menus)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     for lang in sorted(menus.languages.values(), key=lambda lang: lang.key):
-        review = "reviewed" if lang.reviewed else "NOT reviewed by a native speaker"
+        review = "reviewed" if review_of(lang, data_dir).reviewed else "NOT reviewed by a native speaker"
         click.echo(f"  {lang.key} {lang.code:3} {lang.name}: {len(lang.prompts)} prompts, {review}")
+        click.echo(f"        {describe_coverage(library.coverage(lang.code))}")
 
 
 @click.command()
