@@ -100,6 +100,25 @@ SETTINGS: tuple[Setting, ...] = (
             "Largest prompt recording the operator page accepts, in bytes.", default="10000000", kind=int),
     Setting("HOTLINE_LOG_LEVEL", "log_level", "Logging level: DEBUG, INFO, WARNING or ERROR.",
             default="INFO"),
+    # -- settings added by the routing work --
+    Setting("HOTLINE_AGENCIES", "agencies_file",
+            "The agencies file: who receives which topics and places, and how they are notified. "
+            "Default: agencies.toml in HOTLINE_MENUS.", default=""),
+    Setting("HOTLINE_ROUTING_RULES", "routing_rules_file",
+            "The keyword rules per language that refine routing from the transcript. "
+            "Default: routing.toml in HOTLINE_MENUS.", default=""),
+    Setting("HOTLINE_SMTP_HOST", "smtp_host", "SMTP server that carries email notifications to agencies.",
+            default="localhost"),
+    Setting("HOTLINE_SMTP_PORT", "smtp_port", "Port of HOTLINE_SMTP_HOST.", default="25", kind=int),
+    Setting("HOTLINE_SMTP_FROM", "smtp_from", "Sender address of email notifications.",
+            default="hotline@localhost"),
+    Setting("HOTLINE_SMTP_STARTTLS", "smtp_starttls", "1 to require STARTTLS before sending email.",
+            default="0", kind=bool),
+    Setting("HOTLINE_SMTP_USER", "smtp_user", "SMTP user name; empty: send without logging in.", default=""),
+    Setting("HOTLINE_SMTP_PASSWORD", "smtp_password", "SMTP password for HOTLINE_SMTP_USER.", default=""),
+    Setting("HOTLINE_NOTIFY_TIMEOUT_SECONDS", "notify_timeout_seconds",
+            "Seconds to wait for an agency's webhook, Open311 endpoint or SMTP server before the attempt "
+            "counts as failed (it is retried with backoff).", default="10", kind=float),
 )
 
 
@@ -134,6 +153,16 @@ class Config:
     gtts_timeout_seconds: float = 10.0
     operator_token: str = field(default="", repr=False)
     prompt_upload_max_bytes: int = 10_000_000
+    # routing work
+    agencies_file: Path | None = None
+    routing_rules_file: Path | None = None
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_from: str = "hotline@localhost"
+    smtp_starttls: bool = False
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    notify_timeout_seconds: float = 10.0
     testing: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -163,6 +192,10 @@ class Config:
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             problems.append("HOTLINE_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         problems.extend(self._prompt_problems())
+        if not 1 <= self.smtp_port <= 65535:
+            problems.append("HOTLINE_SMTP_PORT must be between 1 and 65535")
+        if not 0.1 <= self.notify_timeout_seconds <= 300:
+            problems.append("HOTLINE_NOTIFY_TIMEOUT_SECONDS must be between 0.1 and 300")
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -190,6 +223,16 @@ class Config:
     def prompt_recordings_dir(self) -> Path:
         """Return where operator-page uploads (human prompt recordings) are kept, one folder per language."""
         return self.data_dir / "prompt-recordings"
+
+    @property
+    def agencies_path(self) -> Path:
+        """Return the agencies file (HOTLINE_AGENCIES, else agencies.toml beside the menus)."""
+        return Path(self.agencies_file) if self.agencies_file else self.menus_dir / "agencies.toml"
+
+    @property
+    def routing_rules_path(self) -> Path:
+        """Return the keyword rules file (HOTLINE_ROUTING_RULES, else routing.toml beside the menus)."""
+        return Path(self.routing_rules_file) if self.routing_rules_file else self.menus_dir / "routing.toml"
 
     @property
     def recordings_dir(self) -> Path:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -58,7 +58,9 @@ class Message(Base):
 
     __tablename__ = "messages"
     __table_args__ = (Index("ix_messages_status_created", "status", "created_at"),
-                      Index("ix_messages_pipeline_at", "pipeline", "pipeline_at"))
+                      Index("ix_messages_pipeline_at", "pipeline", "pipeline_at"),
+                      # An agency's inbox: its messages by status, newest first.
+                      Index("ix_messages_agency_status_created", "agency", "status", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(12), unique=True)
@@ -78,6 +80,10 @@ class Message(Base):
     pipeline_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Which agency the message went to, and why (ivr/routing.py): set once by the routing job.
+    agency: Mapped[str | None] = mapped_column(String(32))
+    routing_reason: Mapped[str | None] = mapped_column(Text)
+    routed_at: Mapped[datetime | None]
 
     recording: Mapped[Recording | None] = relationship(back_populates="message", uselist=False)
     transcript: Mapped[Transcript | None] = relationship(back_populates="message", uselist=False)
@@ -140,3 +146,24 @@ class Transcript(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     message: Mapped[Message] = relationship(back_populates="transcript")
+
+
+class Notification(Base):
+    """One message sent to one of an agency's notification targets (webhook, email or Open311)."""
+
+    __tablename__ = "notifications"
+    # One row per message and target: a repeated routing job finds the row instead of sending twice.
+    __table_args__ = (UniqueConstraint("message_id", "channel", "target", name="uq_notifications_target"),
+                      Index("ix_notifications_status_created", "status", "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    agency: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))  # webhook | email | open311
+    target: Mapped[str] = mapped_column(String(500))  # the URL or address, as written in agencies.toml
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(128))  # e.g. Open311's service_request_id
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -2,6 +2,7 @@
 
 received ──ingest──▶ stored ──transcribe──▶ ready            (a transcript exists)
                                      └────▶ needs_listening  (no engine speaks the language)
+ready | needs_listening ──route──▶ routed                    (agency chosen, notifications queued)
 received ──ingest──▶ audio_unreadable                        (the download is not audio: kept, shown)
 any ──job failed for good──▶ failed                          (shown by `hotline jobs`, retried by it)
 
@@ -25,13 +26,16 @@ READY = "ready"
 NEEDS_LISTENING = "needs_listening"
 AUDIO_UNREADABLE = "audio_unreadable"
 FAILED = "failed"
+ROUTED = "routed"
 
-WAITING = (RECEIVED, STORED)
-DONE = (READY, NEEDS_LISTENING)
+TRANSCRIBED = (READY, NEEDS_LISTENING)
+WAITING = (RECEIVED, STORED, *TRANSCRIBED)
+DONE = (ROUTED,)
 PROBLEMS = (AUDIO_UNREADABLE, FAILED)
 
 INGEST_JOB = "worker.jobs.ingest_recording"
 TRANSCRIBE_JOB = "worker.jobs.transcribe_message"
+ROUTE_JOB = "worker.routing.route_message"
 
 
 @dataclass(frozen=True)
@@ -49,9 +53,16 @@ def set_state(message: Message, state: str, error: str | None = None) -> None:
     message.pipeline_error = error[:2000] if error else None
 
 
+def route_job_id(message_id: int) -> str:
+    """Name the routing job of a message: one id, whichever job (or the sweeper) queues it."""
+    return f"route-{message_id}"
+
+
 def job_for(message: Message, recording: Recording | None) -> PendingJob | None:
     """Name the job that moves a message on from its current state (None when nothing can)."""
     key = recording.recording_sid if recording is not None else f"message-{message.id}"
+    if message.pipeline in TRANSCRIBED:
+        return PendingJob(ROUTE_JOB, message.id, route_job_id(message.id))
     if message.pipeline in (RECEIVED, FAILED) and recording is not None and not recording.stored_path:
         return PendingJob(INGEST_JOB, message.id, f"ingest-{key}")
     if message.pipeline in (RECEIVED, STORED, FAILED) and recording is not None and recording.stored_path:

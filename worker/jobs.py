@@ -98,9 +98,18 @@ def transcribe_message(message_id: int) -> str:
         if message is None:
             return "no such message"
         if message.transcript is not None:
-            if message.pipeline != pipeline.READY:
+            if message.pipeline not in (pipeline.READY, pipeline.ROUTED):
                 pipeline.set_state(message, pipeline.READY)
-            return "already transcribed"
+            routed = message.pipeline == pipeline.ROUTED
+        else:
+            routed = None
+    if routed is not None:
+        if not routed:
+            queue_routing(config, message_id)
+        return "already transcribed"
+    with db.session() as session:
+        message = session.get(Message, message_id)
+        assert message is not None
         rec = session.scalar(select(Recording).where(Recording.message_id == message_id))
         if rec is None or not rec.stored_path:
             raise JobFailed(f"message {message_id}: recording not stored yet")
@@ -111,6 +120,7 @@ def transcribe_message(message_id: int) -> str:
             message = session.get(Message, message_id)
             assert message is not None
             pipeline.set_state(message, pipeline.NEEDS_LISTENING, f"no speech engine for {language!r}")
+        queue_routing(config, message_id)  # the keypad choices alone can route it
         return "needs listening"
     try:
         result = engine.transcribe(path, language)
@@ -136,7 +146,13 @@ def transcribe_message(message_id: int) -> str:
     except IntegrityError:
         return "already transcribed"  # another worker finished the same message first
     _note_job(engine_loads=_engine_loads())
+    queue_routing(config, message_id)
     return "transcribed"
+
+
+def queue_routing(config: Config, message_id: int) -> bool:
+    """Queue the routing job of a message that now has a transcript, or will never have one."""
+    return make_queue(config).enqueue(pipeline.ROUTE_JOB, message_id, job_id=pipeline.route_job_id(message_id))
 
 
 def recover(older_than_seconds: float | None = None, include_failed: bool = False) -> list[str]:
@@ -153,6 +169,9 @@ def recover(older_than_seconds: float | None = None, include_failed: bool = Fals
             continue
         if _requeue(config, job):
             queued.append(job.job_id)
+    from worker.notify import requeue_stuck
+
+    queued += requeue_stuck(config, threshold, include_failed=include_failed)
     return queued
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from menus import MenuError, load_menus
+from menus import MenuError, Menus, load_menus
+from menus.agencies import load_routing
 
 from ..cli import ENV_FILE_NAME, load_config
 from ..db import database_for
@@ -115,6 +116,7 @@ def menus_check(menus_dir: Path | None) -> None:
     except MenuError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"menus OK: {len(menus.flow.nodes)} nodes, {len(menus.required_prompts())} prompts per language")
+    _check_routing(menus)
     try:
         library, data_dir = library_for_check(menus)
     except ConfigError as exc:
@@ -123,6 +125,29 @@ def menus_check(menus_dir: Path | None) -> None:
         review = "reviewed" if review_of(lang, data_dir).reviewed else "NOT reviewed by a native speaker"
         click.echo(f"  {lang.key} {lang.code:3} {lang.name}: {len(lang.prompts)} prompts, {review}")
         click.echo(f"        {describe_coverage(library.coverage(lang.code))}")
+
+
+def _check_routing(menus: Menus) -> None:
+    """Validate agencies.toml and routing.toml (or HOTLINE_AGENCIES / HOTLINE_ROUTING_RULES) with the menus."""
+    import os
+
+    root = Path(menus.root)
+    agencies_path = Path(os.environ.get("HOTLINE_AGENCIES") or root / "agencies.toml")
+    rules_path = Path(os.environ.get("HOTLINE_ROUTING_RULES") or root / "routing.toml")
+    try:
+        routing = load_routing(menus, agencies_path, rules_path)
+    except MenuError as exc:
+        raise click.ClickException(str(exc)) from exc
+    agencies = routing.agencies.by_code.values()
+    click.echo(f"agencies OK: {len(agencies)} ({', '.join(a.code for a in agencies)}; triage: "
+               f"{routing.agencies.triage.code}), keyword rules for "
+               f"{', '.join(sorted(routing.rules.by_language)) or 'no language'}")
+    for agency in agencies:
+        for target in agency.targets:
+            env = target.secret_env or target.api_key_env
+            if env and not os.environ.get(env):
+                click.echo(f"  warning: agency {agency.code}: {target.channel} needs {env}, which is not set here",
+                           err=True)
 
 
 @click.command()

@@ -8,14 +8,16 @@ from __future__ import annotations
 import importlib
 import json
 from datetime import timedelta
+from typing import Any
 
 import click
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from .. import pipeline, runtime
 from ..cli import load_config
 from ..db import database_for
-from ..models import Message
+from ..models import Message, Notification
 
 
 def register(group: click.Group) -> None:
@@ -46,6 +48,7 @@ def jobs(ctx: click.Context, as_json: bool) -> None:
                  "since": m.pipeline_at.isoformat() + "Z", "error": m.pipeline_error} for m in problems]
         rows += [{"message": m.id, "reference": m.reference, "state": m.pipeline + " (stuck)",
                   "since": m.pipeline_at.isoformat() + "Z", "error": m.pipeline_error} for m, _ in waiting]
+        rows += _notification_rows(session)
     failed = []
     if config.redis_url:
         from redis.exceptions import RedisError
@@ -64,12 +67,25 @@ def jobs(ctx: click.Context, as_json: bool) -> None:
         return
     click.echo("messages by pipeline state: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "none"))
     for row in rows:
-        click.echo(f"  message {row['message']} ({row['reference']}): {row['state']} since {row['since']}"
+        what = f"notification {row['notification']} to {row['agency']} by {row['channel']}, " \
+            if "notification" in row else ""
+        click.echo(f"  {what}message {row['message']} ({row['reference']}): {row['state']} since {row['since']}"
                    + (f" — {row['error']}" if row["error"] else ""))
     for job in failed:
         click.echo(f"  failed job {job['job']} {job['func']}{tuple(job['args'])}: {job['error'][0]}")
     if not rows and not failed:
         click.echo("nothing failed or stuck")
+
+
+def _notification_rows(session: Session) -> list[dict[str, Any]]:
+    """List notifications that failed for good or are being retried, with their last error."""
+    found = session.execute(
+        select(Notification, Message.reference).join(Message, Message.id == Notification.message_id)
+        .where(or_(Notification.status == "failed", (Notification.status == "pending") & (Notification.attempts > 0)))
+        .order_by(Notification.id)).all()
+    return [{"notification": n.id, "message": n.message_id, "reference": ref, "agency": n.agency,
+             "channel": n.channel, "state": f"notification {n.status}", "attempts": n.attempts,
+             "since": n.created_at.isoformat() + "Z", "error": n.last_error} for n, ref in found]
 
 
 @jobs.command("recover")
@@ -89,7 +105,10 @@ def jobs_recover(older_than: float | None, include_failed: bool) -> None:
         assert isinstance(inline, InlineQueue)
         click.echo("inline queue (no REDIS_URL): running them in this process ...")
         inline.join(timeout=3600)
-        click.echo(f"done: {inline.done} finished, {len(inline.failed)} failed")
+        notifying = _worker_module("notify").notification_queue(config)  # notifications run on their own thread
+        notifying.join(timeout=3600)
+        click.echo(f"done: {inline.done + notifying.done} finished, {len(inline.failed) + len(notifying.failed)} "
+                   "failed")
 
 
 @jobs.command("retry")

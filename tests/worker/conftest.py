@@ -65,15 +65,19 @@ class Workers:
         log = (self.log_dir / f"worker-{len(self.procs)}.log").open("wb")
         self.files.append(log)
         proc = subprocess.Popen([exe, "worker", "--languages", "en", *args], env=config_env(self.config),
-                                stdout=log, stderr=subprocess.STDOUT)
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(proc)
         return proc
 
     def stop_all(self) -> None:
+        # Kill the whole process group: RQ's scheduler runs in a child process that would outlive its
+        # worker, keep the scheduler lock and take the next test's jobs.
         for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait(timeout=10)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=10)
         for f in self.files:
             f.close()
 

@@ -43,7 +43,7 @@ def test_call_to_transcript_on_the_inline_queue(app: Flask, phone: Phone, speech
     svc = services(app)
     with svc.db.session() as s:
         message = s.scalars(select(Message)).one()
-        assert message.pipeline == pipeline.READY
+        assert message.pipeline == pipeline.ROUTED  # transcribed, then routed (tests/routing)
         rec = message.recording
         assert rec is not None and rec.sha256 and rec.size_bytes == len(speech_wav)
         stored = svc.config.recordings_dir / rec.stored_path  # type: ignore[operator]
@@ -72,7 +72,8 @@ def test_fijian_message_needs_listening(app: Flask, phone: Phone, speech_wav: by
     with services(app).db.session() as s:
         message = s.scalars(select(Message)).one()
         assert message.language == "fj"
-        assert message.pipeline == pipeline.NEEDS_LISTENING and message.transcript is None
+        # no engine speaks Fijian: routed by its keypad choices alone (topic 2 = health)
+        assert message.pipeline == pipeline.ROUTED and message.transcript is None and message.agency == "health"
         assert message.recording is not None and message.recording.stored_path
 
 
@@ -111,4 +112,4 @@ def test_404_twice_then_audio_is_transcribed(app: Flask, phone: Phone, media, sp
     gets = [p for m, p in media.requests if m == "GET"]
     assert len(gets) == 3
     with services(app).db.session() as s:
-        assert s.scalars(select(Message)).one().pipeline == pipeline.READY
+        assert s.scalars(select(Message)).one().pipeline == pipeline.ROUTED

@@ -63,7 +63,7 @@ def test_call_transcribed_by_a_real_worker(tmp_path: Path, sqlite_url: str, redi
     w = workers(config)
     proc = w.start("--burst")
     assert proc.wait(timeout=120) == 0, w.logs()
-    assert states(config) == [pipeline.READY]
+    assert states(config) == [pipeline.ROUTED]  # transcribed, then routed by the same worker
     assert transcripts(config) == 1
     job = Job.fetch(f"transcribe-{sid}", connection=conn)
     # the model was loaded once, when the worker started, not by the job
@@ -101,7 +101,7 @@ def test_worker_killed_mid_transcription_ends_transcribed_once(
         set_config(None)
     second = w.start("--burst")
     assert second.wait(timeout=180) == 0, w.logs()
-    assert states(config) == [pipeline.READY]
+    assert states(config) == [pipeline.ROUTED]
     assert transcripts(config) == 1
 
 
@@ -128,5 +128,5 @@ def test_redis_down_calls_still_answered_then_swept(tmp_path: Path, sqlite_url: 
         set_config(None)
     w = workers(config)
     assert w.start("--burst").wait(timeout=180) == 0, w.logs()
-    assert states(config) == [pipeline.READY] * 3
+    assert states(config) == [pipeline.ROUTED] * 3, w.logs()
     assert transcripts(config) == 3

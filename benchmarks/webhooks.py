@@ -1,0 +1,678 @@
+"""Measure the voice webhooks under gunicorn against a bare Flask endpoint on the same settings.
+
+Whole emulated calls (the phone emulator over HTTP, signed like Twilio's) are placed at 10 and then
+50 concurrent calls; every webhook request is timed. The bare endpoint only checks the signature and
+answers constant TwiML, so ours/bare says how much of what Flask and gunicorn allow the hotline keeps.
+Targets: ours ≥ 50 % of bare's webhooks/s at every level, and p99 ≤ 50 ms at 10 concurrent calls.
+
+    .venv/bin/python benchmarks/webhooks.py [--calls N] [--concurrency 10 50] [--quick] [--json]
+
+Exit status: 0 when the targets hold, 1 when one is missed, 2 when the run itself failed.
+All traffic stays on 127.0.0.1; the gunicorn servers are always stopped before it exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
+
+from ivr.db import database_for, forget_databases
+from ivr.emulator import CallError, CallLog, Heard, HttpTransport, Phone, Script
+from ivr.media_host import MediaHost
+from ivr.models import Message
+from menus import Menus, load_menus
+
+ROOT = Path(__file__).resolve().parents[1]
+AUDIO_DIR = ROOT.parent / "shared" / "audio" / "dev"
+HOST = "127.0.0.1"
+WORKERS, THREADS = 2, 16
+RATIO_TARGET = 0.50
+P99_TARGET_MS = 50.0
+P99_TARGET_CONCURRENCY = 10
+REQUEST_TIMEOUT = 10.0
+NOISY_SHARE = 0.10  # other processes' share of the cores above which a run is flagged as skewed
+IDLE_CPU_SECONDS = 0.05  # worker CPU in one second below which the server counts as idle
+AUTH_TOKEN = secrets.token_hex(16)  # one throwaway Twilio auth token per run, shared by the servers and phones
+
+
+# --- servers -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    """A gunicorn master we started, in its own process group, with its output in a log file."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    base_url: str
+    log_path: Path
+    access_log: Path
+    _access_offset: int = 0
+
+    def take_server_times(self) -> list[float]:
+        """Return the webhook durations (ms) gunicorn logged since the last call: no client in them."""
+        try:
+            with self.access_log.open("rb") as f:
+                f.seek(self._access_offset)
+                data = f.read()
+        except OSError:
+            return []
+        complete = data[: data.rfind(b"\n") + 1]  # a line being written is read next time
+        self._access_offset += len(complete)
+        times = []
+        for line in complete.decode(errors="replace").splitlines():
+            took, _, path = line.partition(" ")
+            if path.startswith("/voice/") and took.isdigit():
+                times.append(float(took))
+        return times
+
+    def stop(self) -> None:
+        """Stop the master (it stops its workers), then whatever is left in the process group we made for it."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        try:
+            # Job processes or helpers a worker started may outlive it; the group holds only what we started.
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def worker_cpu_seconds(self) -> float | None:
+        """Return the CPU time the workers and their own children (job processes) have used (Linux /proc)."""
+        try:
+            ticks = sum(_cpu_ticks(pid) for pid in _descendants(self.proc.pid))
+        except (OSError, ValueError, IndexError):
+            return None
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def log_count(self, *needles: str) -> int:
+        """Count the lines of the server's log that contain any of the needles."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return 0
+        return sum(1 for line in text.splitlines() if any(n in line for n in needles))
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def _descendants(pid: int) -> list[int]:
+    """List the processes below pid, from every thread's children file (a thread may start one)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children = [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue  # the thread ended meanwhile
+        for child in children:
+            found.append(child)
+            try:
+                found.extend(_descendants(child))
+            except OSError:
+                pass  # the child ended meanwhile
+    return found
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0  # ended between listing and reading
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def start_gunicorn(name: str, app_spec: str, env: dict[str, str], port: int, log_dir: Path,
+                   extra: tuple[str, ...] = ()) -> Server:
+    """Start gunicorn with the benchmark's settings: gthread, 2 workers x 16 threads.
+
+    The access log holds each request's duration in ms (%(M)s) and its path without the query
+    string, as `hotline serve` logs it: the form and query can carry a caller's number.
+    """
+    log_path, access_log = log_dir / f"{name}.log", log_dir / f"{name}.access.log"
+    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}", "--worker-class", "gthread",
+           "--workers", str(WORKERS), "--threads", str(THREADS), "--graceful-timeout", "5",
+           "--log-level", "warning", "--access-logfile", str(access_log), "--access-logformat", "%(M)s %(U)s",
+           *extra, app_spec]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    return Server(name, proc, f"http://{HOST}:{port}", log_path, access_log)
+
+
+def wait_healthy(server: Server, timeout: float = 30.0) -> None:
+    """Wait until GET /health answers 200 on the server (both workers may take a moment more)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"{server.name} exited with {server.proc.returncode}:\n{server.log_tail()}")
+        try:
+            if requests.get(f"{server.base_url}/health", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{server.name} did not answer /health within {timeout:.0f} s:\n{server.log_tail()}")
+
+
+def server_env(data_dir: Path, port: int, account_sid: str) -> dict[str, str]:
+    """The environment for our app: a fresh SQLite store, the inline queue, throwaway secrets."""
+    # Drop the operator's own settings: this run must not touch their database or Redis.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("HOTLINE_") and k not in ("REDIS_URL", "DATABASE_URL", "PUBLIC_BASE_URL")}
+    env.update(SECRET_KEY=secrets.token_urlsafe(32), HOTLINE_PEPPER=secrets.token_urlsafe(32),
+               TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_ACCOUNT_SID=account_sid,
+               PUBLIC_BASE_URL=f"http://{HOST}:{port}", HOTLINE_DATA_DIR=str(data_dir),
+               HOTLINE_LOG_LEVEL="WARNING",
+               # Prompts without audio are rendered in the background with espeak-ng only: gTTS would call
+               # Google, and this benchmark sends nothing beyond 127.0.0.1 (port 9 refuses, if it were on).
+               HOTLINE_GTTS="0", HOTLINE_GTTS_BASE_URL=f"http://{HOST}:9")
+    return env
+
+
+# --- measurement ---------------------------------------------------------------------------------
+
+
+_errors_lock = threading.Lock()
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Return the nearest-rank percentile (nan for no values)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Result:
+    """Timed webhook requests of one side (ours or bare) at one concurrency."""
+
+    latencies: list[float] = field(default_factory=list)
+    server_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    error_kinds: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    calls: int = 0
+    cpu_seconds: float | None = None
+    client_cpu_seconds: float = 0.0
+    other_load: float | None = None  # share of all cores used by processes outside the benchmark
+    timed_out: bool = False
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile_ms(self, pct: float) -> float:
+        """Nearest-rank percentile of the latencies the client measured, in milliseconds."""
+        return percentile([t * 1000 for t in self.latencies], pct)
+
+    def per_request_ms(self, seconds: float | None) -> float | None:
+        return None if seconds is None or not self.requests else round(seconds * 1000 / self.requests, 2)
+
+    def summary(self) -> dict[str, Any]:
+        return {"requests": self.requests, "calls": self.calls, "seconds": round(self.seconds, 3),
+                "requests_per_second": round(self.rate, 1), "p50_ms": round(self.percentile_ms(50), 2),
+                "p99_ms": round(self.percentile_ms(99), 2),
+                "server_p50_ms": percentile(self.server_ms, 50), "server_p99_ms": percentile(self.server_ms, 99),
+                "server_cpu_ms_per_request": self.per_request_ms(self.cpu_seconds),
+                "client_cpu_ms_per_request": self.per_request_ms(self.client_cpu_seconds),
+                "other_processes_cpu_share": None if self.other_load is None else round(self.other_load, 3),
+                "errors": len(self.errors), "error_kinds": dict(self.error_kinds), "first_errors": self.errors[:3],
+                "timed_out": self.timed_out}
+
+    def fail(self, kind: str, detail: str) -> None:
+        """Count one failed call or request (threads share the Counter, so the update is locked)."""
+        with _errors_lock:
+            self.error_kinds[kind] += 1
+            self.errors.append(detail[:300])
+
+
+class TimedTransport:
+    """An HttpTransport that records how long every webhook request took."""
+
+    def __init__(self, server: str, latencies: list[float]) -> None:
+        self.inner = HttpTransport(server, timeout=REQUEST_TIMEOUT)
+        self.latencies = latencies
+
+    def post(self, url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        start = time.perf_counter()
+        try:
+            return self.inner.post(url, form, headers)
+        finally:
+            # A request that timed out counts too, with the time it took to fail. append is atomic: threads
+            # share the list.
+            self.latencies.append(time.perf_counter() - start)
+
+
+@contextmanager
+def measured(server: Server, result: Result) -> Iterator[None]:
+    """Time the block and record the CPU the server's workers and this (client) process spent in it.
+
+    Client and servers share this machine's cores, so the client's share is reported too: a
+    saturated client caps both sides' requests per second.
+    """
+    server.take_server_times()  # skip what earlier phases logged
+    server_before, client_before = server.worker_cpu_seconds(), time.process_time()
+    machine_before = machine_busy_seconds()
+    start = time.perf_counter()
+    yield
+    result.seconds = time.perf_counter() - start
+    machine_after, server_after = machine_busy_seconds(), server.worker_cpu_seconds()
+    result.client_cpu_seconds = time.process_time() - client_before
+    time.sleep(0.2)  # let the workers write the last access-log lines
+    result.server_ms = server.take_server_times()
+    if server_before is not None and server_after is not None:
+        result.cpu_seconds = server_after - server_before
+        if machine_before is not None and machine_after is not None:
+            # Whatever else ran on the machine meanwhile (another benchmark, a test run) skews both sides.
+            other = machine_after - machine_before - result.cpu_seconds - result.client_cpu_seconds
+            result.other_load = max(0.0, other) / (result.seconds * (os.cpu_count() or 1))
+
+
+def machine_busy_seconds() -> float | None:
+    """Return the CPU time all cores have spent busy since boot (Linux /proc/stat), or None elsewhere."""
+    try:
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(server: Server, limit: float, deadline: float) -> float | None:
+    """Wait until the server's workers stay idle for a second; return the seconds waited (None: still busy).
+
+    With the inline queue, our workers go on fetching and transcribing recordings after the last call
+    ends; the bare endpoint must not be measured while they still use the cores.
+    """
+    start = time.monotonic()
+    stop = min(start + limit, deadline)
+    before = server.worker_cpu_seconds()
+    while before is not None and time.monotonic() < stop:
+        time.sleep(1.0)
+        after = server.worker_cpu_seconds()
+        if after is None:
+            return None
+        if after - before < IDLE_CPU_SECONDS:
+            return round(time.monotonic() - start, 1)
+        before = after
+    return None
+
+
+def run_threads(concurrency: int, indices: Sequence[int], deadline: float, work: Callable[[int, int], None]) -> bool:
+    """Run work(position, index) for every index on `concurrency` threads; False if the deadline cut it short."""
+    lock = threading.Lock()
+    counter = iter(enumerate(indices))
+    cut = threading.Event()
+
+    def loop() -> None:
+        while True:
+            if time.monotonic() > deadline:
+                cut.set()
+                return
+            with lock:
+                item = next(counter, None)
+            if item is None:
+                return
+            work(*item)
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="caller") as pool:
+        for future in [pool.submit(loop) for _ in range(concurrency)]:
+            future.result()
+    return not cut.is_set()
+
+
+# --- our app: whole calls ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Journey:
+    """One scripted call and the last thing its caller must hear."""
+
+    kind: str
+    steps: list[str | None]
+    last_prompt: str
+    must_hear: str
+
+
+def journey(index: int) -> Journey:
+    """Pick call `index`'s journey: three in five report a problem, one hears an answer, one announcements."""
+    kind = index % 5
+    if kind == 3:
+        # References never start with 0, so these are unknown: two tries, then silence ends the call.
+        return Journey("hear-answer", ["1", "2", f"0{index:07d}#", f"0{index + 1:07d}#", None],
+                       "too_many_tries", "reference_unknown")
+    if kind == 4:
+        return Journey("announcements", ["1", "3", None, None, None], "too_many_tries", "no_announcements")
+    topic, place, consent = str(1 + index % 6), str(1 + index % 8), str(1 + index % 3)
+    return Journey("report", ["1", "1", topic, place, consent, "REC", "1"], "goodbye", "your_reference_is")
+
+
+def check_call(log: CallLog, trip: Journey, menus: Menus) -> None:
+    """Raise CallError unless the call went the way its script says."""
+    prompts = [_prompt_heard(h, menus) for h in log.heard if h.kind in ("say", "play")]
+    if not log.hung_up or not prompts or prompts[-1] != trip.last_prompt:
+        raise CallError(f"{trip.kind} call did not end with {trip.last_prompt}: {prompts[-1:]}")
+    if trip.must_hear not in prompts:
+        raise CallError(f"{trip.kind} call never heard {trip.must_hear}")
+
+
+def _prompt_heard(heard: Heard, menus: Menus) -> str:
+    """Name the English prompt a caller heard, spoken by <Say> or played from its audio file."""
+    if heard.kind == "play":
+        # Rendered or recorded prompts are served as /prompts/<lang>/<prompt id>.<ext>?v=<hash>.
+        return urlsplit(heard.text).path.rsplit("/", 1)[-1].split(".", 1)[0]
+    english = menus.languages["en"].prompts
+    return next((pid for pid, text in english.items() if text == heard.text), heard.text)
+
+
+def drive_calls(server: Server, media: MediaHost, menus: Menus, wavs: list[bytes], *, concurrency: int,
+                calls: Sequence[int], first_number: int, deadline: float) -> Result:
+    """Place the calls journey(i) for i in `calls`, `concurrency` at a time, each from its own phone number."""
+    result = Result()
+    local = threading.local()
+    done = threading.Lock()
+
+    def place(position: int, index: int) -> None:
+        if not hasattr(local, "transport"):  # one HTTP session per calling thread, like a Twilio edge
+            local.transport = TimedTransport(server.base_url, result.latencies)
+        trip = journey(index)
+        number = f"+679{first_number + position}"
+        phone = Phone(local.transport, AUTH_TOKEN, server.base_url, media, from_number=number)
+        try:
+            log = phone.call(Script(list(trip.steps), [wavs[index % len(wavs)]]))
+            check_call(log, trip, menus)
+        except (CallError, requests.RequestException) as exc:
+            result.fail(type(exc).__name__, f"call {index} ({trip.kind}): {type(exc).__name__}: {exc}")
+        with done:
+            result.calls += 1
+
+    with measured(server, result):
+        result.timed_out = not run_threads(concurrency, calls, deadline, place)
+    return result
+
+
+# --- the bare endpoint: the same number of signed requests ---------------------------------------
+
+
+def drive_bare(server: Server, *, concurrency: int, total: int, deadline: float) -> Result:
+    """POST `total` signed, Twilio-shaped forms to the bare endpoint, `concurrency` at a time."""
+    result = Result()
+    local = threading.local()
+    url = f"{server.base_url}/voice/step?node=main"
+    validator = RequestValidator(AUTH_TOKEN)
+
+    def post(position: int, index: int) -> None:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        form = {"CallSid": f"CA{index:032x}", "AccountSid": "AC" + "0" * 32, "From": f"+679{index:07d}",
+                "To": "+6793300000", "CallStatus": "in-progress", "Direction": "inbound",
+                "ApiVersion": "2010-04-01", "Digits": str(1 + index % 3)}
+        headers = {"X-Twilio-Signature": validator.compute_signature(url, form)}
+        start = time.perf_counter()
+        try:
+            resp = local.session.post(url, data=form, headers=headers, timeout=REQUEST_TIMEOUT)
+        except requests.RequestException as exc:
+            result.fail(type(exc).__name__, f"request {index}: {type(exc).__name__}: {exc}")
+            return
+        finally:
+            result.latencies.append(time.perf_counter() - start)
+        if resp.status_code != 200 or "<Gather" not in resp.text:
+            result.fail(f"HTTP {resp.status_code}", f"request {index}: HTTP {resp.status_code}: {resp.text[:100]}")
+
+    with measured(server, result):
+        result.timed_out = not run_threads(concurrency, range(total), deadline, post)
+    return result
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Level:
+    concurrency: int
+    ours: Result
+    bare: Result
+    drain_seconds: float | None  # how long our background jobs ran on after the last call (None: cut off)
+
+    @property
+    def ratio(self) -> float:
+        return self.ours.rate / self.bare.rate if self.bare.rate else 0.0
+
+    def targets(self) -> dict[str, bool]:
+        held = {"throughput": self.ratio >= RATIO_TARGET}
+        if self.concurrency == P99_TARGET_CONCURRENCY:
+            held["p99"] = self.ours.percentile_ms(99) <= P99_TARGET_MS
+        return held
+
+    def summary(self) -> dict[str, Any]:
+        return {"concurrency": self.concurrency, "ours": self.ours.summary(), "bare": self.bare.summary(),
+                "ratio": round(self.ratio, 3), "targets": self.targets(), "ours_busy_after_calls_s": self.drain_seconds}
+
+
+def load_wavs() -> list[bytes]:
+    paths = sorted(AUDIO_DIR.glob("*.wav"))
+    if not paths:
+        raise RuntimeError(f"no WAV files in {AUDIO_DIR}")
+    return [p.read_bytes() for p in paths]
+
+
+def count_messages(database_url: str) -> int:
+    db = database_for(database_url)
+    try:
+        with db.session() as session:
+            return int(session.scalar(select(func.count(Message.id))) or 0)
+    finally:
+        forget_databases()
+
+
+def warm_up(ours: Server, bare: Server, media: MediaHost, menus: Menus, wavs: list[bytes], deadline: float) -> None:
+    """Give every worker thread a few requests first, so lazy imports and first-use caches are not measured.
+
+    Two report calls load the recording and transcription code; the rest avoid recording, so the
+    warm-up leaves little background work behind.
+    """
+    threads = WORKERS * THREADS
+    quiet = [i for i in range(5 * threads) if journey(i).kind != "report"][:threads]
+    drive_calls(ours, media, menus, wavs, concurrency=2, calls=[0, 1], first_number=9_000_000, deadline=deadline)
+    drive_calls(ours, media, menus, wavs, concurrency=threads, calls=quiet, first_number=9_100_000, deadline=deadline)
+    drive_bare(bare, concurrency=threads, total=threads * 4, deadline=deadline)
+
+
+def run(levels: list[int], calls: int, timeout: float, drain_limit: float,
+        progress: Callable[[str], None]) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    menus = load_menus(ROOT / "menus")
+    wavs = load_wavs()
+    servers: list[Server] = []
+    with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp, MediaHost(auth_token=AUTH_TOKEN) as media:
+        data_dir = Path(tmp) / "data"
+        database_url = f"sqlite:///{(data_dir / 'hotline.sqlite3').resolve()}"
+        database_for(database_url).upgrade()
+        forget_databases()
+        try:
+            port = free_port()
+            ours = start_gunicorn("ours", "ivr:create_app()", server_env(data_dir, port, media.account_sid), port,
+                                  Path(tmp))
+            servers.append(ours)
+            bare_port = free_port()
+            bare_env = {**os.environ, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
+            bare = start_gunicorn("bare", "bare_app:create_app()", bare_env, bare_port, Path(tmp),
+                                  ("--pythonpath", str(ROOT / "benchmarks")))
+            servers.append(bare)
+            wait_healthy(ours)
+            wait_healthy(bare)
+            progress(f"ours on {ours.base_url}, bare on {bare.base_url}; warming up")
+            warm_up(ours, bare, media, menus, wavs, deadline)
+            wait_idle(ours, drain_limit, deadline)
+            results: list[Level] = []
+            for n, concurrency in enumerate(levels):
+                progress(f"{concurrency} concurrent calls: {calls} calls against ours ...")
+                mine = drive_calls(ours, media, menus, wavs, concurrency=concurrency, calls=range(calls),
+                                   first_number=1_000_000 * (n + 1), deadline=deadline)
+                progress(f"{concurrency} concurrent: waiting for ours to finish its background jobs ...")
+                drained = wait_idle(ours, drain_limit, deadline)
+                progress(f"{concurrency} concurrent: {mine.requests} signed requests against bare ...")
+                theirs = drive_bare(bare, concurrency=concurrency, total=mine.requests, deadline=deadline)
+                results.append(Level(concurrency, mine, theirs, drained))
+            for server in servers:
+                if server.proc.poll() is not None:
+                    raise RuntimeError(f"{server.name} died during the run:\n{server.log_tail()}")
+            log_tail = ours.log_tail(5)
+            log_problems = ours.log_count("WARNING", "ERROR", "Traceback")
+            # gunicorn kills a worker whose main thread missed its heartbeat for --timeout (30 s) seconds.
+            worker_timeouts = ours.log_count("WORKER TIMEOUT")
+        finally:
+            for server in servers:
+                server.stop()
+        reports = sum(1 for lv in results for i in range(lv.ours.calls) if journey(i).kind == "report")
+        messages = count_messages(database_url)
+    held = all(all(lv.targets().values()) for lv in results)
+    return {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+            "gunicorn": {"worker_class": "gthread", "workers": WORKERS, "threads": THREADS},
+            "calls_per_level": calls, "levels": [lv.summary() for lv in results],
+            "targets": {"ratio_at_least": RATIO_TARGET, "p99_ms_at_most": P99_TARGET_MS,
+                        "p99_at_concurrency": P99_TARGET_CONCURRENCY},
+            "targets_held": held, "messages_stored": messages, "report_calls_measured": reports,
+            "ours_log_problems": log_problems, "ours_worker_timeouts": worker_timeouts, "ours_log_tail": log_tail}
+
+
+def table(report: dict[str, Any]) -> str:
+    """Format the run as a plain-text table, one row per concurrency."""
+    head = (f"{'conc':>4}  {'calls':>5}  {'webhooks':>8}  {'ours req/s':>10}  {'bare req/s':>10}  {'ratio':>5}  "
+            f"{'ours p50/p99 ms':>16}  {'bare p50/p99 ms':>16}  {'err':>3}  targets")
+    lines = [head, "-" * len(head)]
+    for lv in report["levels"]:
+        o, b = lv["ours"], lv["bare"]
+        marks = ", ".join(f"{name} {'ok' if ok else 'MISSED'}" for name, ok in lv["targets"].items())
+        lines.append(f"{lv['concurrency']:>4}  {o['calls']:>5}  {o['requests']:>8}  {o['requests_per_second']:>10.1f}  "
+                     f"{b['requests_per_second']:>10.1f}  {lv['ratio']:>5.2f}  "
+                     f"{o['p50_ms']:>7.1f} / {o['p99_ms']:>6.1f}  {b['p50_ms']:>7.1f} / {b['p99_ms']:>6.1f}  "
+                     f"{o['errors'] + b['errors']:>3}  {marks}")
+    t = report["targets"]
+    lines.append(f"targets: ours/bare ≥ {t['ratio_at_least']:.2f} at every level; "
+                 f"ours p99 ≤ {t['p99_ms_at_most']:.0f} ms at {t['p99_at_concurrency']} concurrent calls "
+                 f"-> {'HELD' if report['targets_held'] else 'MISSED'}")
+    lines.append("")
+    head = (f"{'conc':>4}  {'ours server p50/p99 ms':>22}  {'bare server p50/p99 ms':>22}  "
+            f"{'server cpu ms/req':>17}  {'client cpu ms/req':>17}  {'others o/b':>10}  ours busy after calls")
+    lines += [head, "-" * len(head)]
+    for lv in report["levels"]:
+        o, b = lv["ours"], lv["bare"]
+        busy = lv["ours_busy_after_calls_s"]
+        lines.append(f"{lv['concurrency']:>4}  {o['server_p50_ms']:>12.0f} / {o['server_p99_ms']:>7.0f}  "
+                     f"{b['server_p50_ms']:>12.0f} / {b['server_p99_ms']:>7.0f}  "
+                     f"{_pair(o, b, 'server_cpu_ms_per_request'):>17}  {_pair(o, b, 'client_cpu_ms_per_request'):>17}  "
+                     f"{_share(o):>4} / {_share(b):>3}  "
+                     + (f"{busy:.0f} s" if busy is not None else "> drain limit"))
+    lines.append("server = durations in gunicorn's access log; cpu = ours / bare, ms per webhook (server: the workers\n"
+                 "and their job processes; client: this process); others = share of the cores used by processes\n"
+                 "outside this benchmark meanwhile; bare is measured once ours is idle again")
+    shares = [lv[side]["other_processes_cpu_share"] or 0.0 for lv in report["levels"] for side in ("ours", "bare")]
+    busiest = max(shares, default=0.0)
+    if busiest > NOISY_SHARE:
+        lines.append(f"WARNING: other processes used up to {busiest:.0%} of the cores during a measurement: "
+                     "the numbers are skewed; run again on a quiet machine")
+    lines.append(f"messages stored: {report['messages_stored']} (report calls measured: "
+                 f"{report['report_calls_measured']}, plus 2 in the warm-up); "
+                 f"ours' log: {report['ours_log_problems']} warning/error lines, "
+                 f"{report['ours_worker_timeouts']} workers killed for missing gunicorn's heartbeat")
+    for lv in report["levels"]:
+        for side in ("ours", "bare"):
+            if lv[side]["error_kinds"]:
+                kinds = ", ".join(f"{n} x {kind}" for kind, n in lv[side]["error_kinds"].items())
+                lines.append(f"  {side} @ {lv['concurrency']} failed: {kinds}")
+            for err in lv[side]["first_errors"]:
+                lines.append(f"  {side} @ {lv['concurrency']}: {err}")
+    return "\n".join(lines)
+
+
+def _pair(ours: dict[str, Any], bare: dict[str, Any], key: str) -> str:
+    if ours[key] is None or bare[key] is None:
+        return "-"
+    return f"{ours[key]:.2f} / {bare[key]:.2f}"
+
+
+def _share(side: dict[str, Any]) -> str:
+    share = side["other_processes_cpu_share"]
+    return "-" if share is None else f"{share:.0%}"
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(2)  # unwinds through the finally blocks that stop gunicorn
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--calls", type=int, default=None, help="whole calls per concurrency level (default 200)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[10, 50], help="concurrent calls per level")
+    parser.add_argument("--quick", action="store_true", help="40 calls per level: a smoke run")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="hard limit for the whole run, in seconds")
+    parser.add_argument("--drain", type=float, default=600.0,
+                        help="longest wait, in seconds, for our background jobs to finish before bare is measured")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    args = parser.parse_args(argv)
+    calls = args.calls if args.calls is not None else (40 if args.quick else 200)
+    if calls < 1 or any(c < 1 or c > 200 for c in args.concurrency):
+        parser.error("--calls must be ≥ 1 and each --concurrency between 1 and 200")
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+
+    def progress(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    try:
+        report = run(args.concurrency, calls, args.timeout, args.drain, progress)
+    except RuntimeError as exc:
+        progress(f"benchmark failed: {exc}")
+        return 2
+    print(json.dumps(report, indent=2) if args.json else table(report))
+    failed = any(lv["ours"]["errors"] or lv["bare"]["errors"] or lv["ours"]["timed_out"] or lv["bare"]["timed_out"]
+                 for lv in report["levels"])
+    if failed:
+        return 2
+    return 0 if report["targets_held"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
