@@ -1,23 +1,13 @@
-"""The hotline's tables, as SQLAlchemy 2 typed models.
-
-Schema changes go through Alembic migrations in ivr/migrations; a test checks that the models and
-the migrations agree.
-"""
+"""The caller's side of the hotline: callers, calls, messages, recordings, transcripts, answers, notifications."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-class Base(DeclarativeBase):
-    pass
+from .base import Base, utcnow
 
 
 class Caller(Base):

@@ -1,0 +1,3 @@
+"""Officials, radio hosts and admins: accounts, the audit log, notes on messages."""
+
+from __future__ import annotations
