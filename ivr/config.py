@@ -119,6 +119,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOTLINE_NOTIFY_TIMEOUT_SECONDS", "notify_timeout_seconds",
             "Seconds to wait for an agency's webhook, Open311 endpoint or SMTP server before the attempt "
             "counts as failed (it is retried with backoff).", default="10", kind=float),
+    Setting("HOTLINE_ANSWER_DUE_DAYS", "answer_due_days",
+            "Days within which an agency should first answer a message; older unanswered messages show as "
+            "overdue on the dashboard, the accountability pages and the radio summaries.", default="7", kind=int),
 )
 
 
@@ -163,6 +166,7 @@ class Config:
     smtp_user: str = ""
     smtp_password: str = field(default="", repr=False)
     notify_timeout_seconds: float = 10.0
+    answer_due_days: int = 7
     testing: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -196,6 +200,8 @@ class Config:
             problems.append("HOTLINE_SMTP_PORT must be between 1 and 65535")
         if not 0.1 <= self.notify_timeout_seconds <= 300:
             problems.append("HOTLINE_NOTIFY_TIMEOUT_SECONDS must be between 0.1 and 300")
+        if not 1 <= self.answer_due_days <= 365:
+            problems.append("HOTLINE_ANSWER_DUE_DAYS must be between 1 and 365")
         if problems:
             raise ConfigError("; ".join(problems))
 
