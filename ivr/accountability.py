@@ -28,7 +28,7 @@ from menus.agencies import Agencies
 
 from .models import Answer, Message, utcnow
 
-__all__ = ["AgencyFigures", "GroupFigures", "agency_figures", "group_figures"]
+__all__ = ["AgencyFigures", "GroupFigures", "agency_figures", "group_figures", "place_topic_counts"]
 
 GROUPINGS = {"agency": Message.agency, "place": Message.place, "topic": Message.topic}
 
@@ -166,3 +166,12 @@ def _medians(session: Session, key: ColumnElement[str | None], hours: ColumnElem
               .where(or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))
               .group_by(ranked.c.key))
     return {k: float(m) for k, m in session.execute(middle) if m is not None}
+
+
+def place_topic_counts(session: Session, *, since: datetime | None = None,
+                       until: datetime | None = None) -> dict[tuple[str | None, str | None], int]:
+    """Count routed messages per (place, topic) cell, for the public map of where what was raised."""
+    where = _filters(since=since, until=until, place=None, language=None, topic=None)
+    query = (select(Message.place, Message.topic, func.count(Message.id))
+             .where(*where).group_by(Message.place, Message.topic))
+    return {(place, topic): int(n) for place, topic, n in session.execute(query)}
