@@ -51,6 +51,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(answers.bp)
     app.register_blueprint(prompt_files.bp)
     app.register_blueprint(operator_bp)
+    from . import public
+
+    app.register_blueprint(public.bp)
 
     @app.get("/health")
     def health() -> Response:
