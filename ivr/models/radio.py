@@ -84,3 +84,44 @@ class RadioBulletin(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None]
+
+
+# ---- keypad polls (ivr/polls.py, H4) -------------------------------------------------------------
+
+
+class RadioPoll(Base):
+    """A keypad poll a host puts to callers during a programme; at most one is open at a time.
+
+    `question` and `options` are shown on the board; `spoken` holds the question as callers hear it,
+    per language (JSON {lang: text}); `audio` the files rendered from it (JSON {lang: path relative
+    to HOTLINE_DATA_DIR/polls}). Callers whose language has no spoken question are not offered it.
+    """
+
+    __tablename__ = "radio_polls"
+    __table_args__ = (Index("ix_radio_polls_status", "status", "opened_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    options: Mapped[str] = mapped_column(Text)  # JSON list of 2..9 labels; key 1 = the first
+    spoken: Mapped[str] = mapped_column(Text, default="{}")
+    audio: Mapped[str] = mapped_column(Text, default="{}")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+
+class RadioPollVote(Base):
+    """One caller's key for one poll, known only by the caller's number hash: one vote per phone."""
+
+    __tablename__ = "radio_poll_votes"
+    # The unique pair is the rule itself: a second vote from the same phone cannot be stored, even
+    # when two calls from it race.
+    __table_args__ = (UniqueConstraint("poll_id", "voter_hash", name="uq_radio_poll_votes_voter"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("radio_polls.id", ondelete="CASCADE"))
+    voter_hash: Mapped[str] = mapped_column(String(64))  # Caller.number_hash, never the number
+    option: Mapped[int]
+    language: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

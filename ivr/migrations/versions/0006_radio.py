@@ -77,8 +77,41 @@ def upgrade() -> None:
         batch_op.create_index('ix_radio_bulletins_status_language', ['status', 'language', 'published_at'],
                               unique=False)
 
+    # ---- keypad polls (ivr/polls.py, H4) ----
+    op.create_table('radio_polls',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('question', sa.Text(), nullable=False),
+    sa.Column('options', sa.Text(), nullable=False),
+    sa.Column('spoken', sa.Text(), nullable=False),
+    sa.Column('audio', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('opened_at', sa.DateTime(), nullable=False),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('radio_polls', schema=None) as batch_op:
+        batch_op.create_index('ix_radio_polls_status', ['status', 'opened_at'], unique=False)
+    op.create_table('radio_poll_votes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('poll_id', sa.Integer(), nullable=False),
+    sa.Column('voter_hash', sa.String(length=64), nullable=False),
+    sa.Column('option', sa.Integer(), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['poll_id'], ['radio_polls.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('poll_id', 'voter_hash', name='uq_radio_poll_votes_voter')
+    )
+
 
 def downgrade() -> None:
+    # ---- keypad polls (ivr/polls.py, H4) ----
+    op.drop_table('radio_poll_votes')
+    with op.batch_alter_table('radio_polls', schema=None) as batch_op:
+        batch_op.drop_index('ix_radio_polls_status')
+    op.drop_table('radio_polls')
     # ---- summaries, clips and bulletins (ivr/radio/) ----
     with op.batch_alter_table('radio_bulletins', schema=None) as batch_op:
         batch_op.drop_index('ix_radio_bulletins_status_language')
