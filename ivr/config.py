@@ -122,6 +122,39 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOTLINE_ANSWER_DUE_DAYS", "answer_due_days",
             "Days within which an agency should first answer a message; older unanswered messages show as "
             "overdue on the dashboard, the accountability pages and the radio summaries.", default="7", kind=int),
+    # -- settings added by the answer delivery work (outbound calls, callbacks, callback numbers) --
+    Setting("HOTLINE_NUMBER_KEY", "number_key",
+            "Key (32 bytes, URL-safe base64) that encrypts the phone numbers of callers who asked to be called "
+            "back (AES-256-GCM). Empty: derived from HOTLINE_PEPPER with HKDF. Changing it makes the stored "
+            "numbers unreadable: those callers are not called back.", default=""),
+    Setting("HOTLINE_NUMBER_RETENTION_DAYS", "number_retention_days",
+            "Days a consenting caller's encrypted number is kept after their last report, so an answer can "
+            "call them back; then it is deleted. A number kept only for a missed-call or key-8 callback is "
+            "deleted after one day.", default="30", kind=int),
+    Setting("TWILIO_API_BASE_URL", "twilio_api_base_url",
+            "Base URL of Twilio's REST API, where outbound calls are placed. Tests point it at a local server.",
+            default="https://api.twilio.com"),
+    Setting("TWILIO_CALLER_ID", "twilio_caller_id",
+            "The hotline's own phone number (E.164), shown to callers we call back. Empty: no outbound calls "
+            "are placed; answers wait for the caller to ring and key their reference.", default=""),
+    Setting("HOTLINE_CALL_ATTEMPTS", "call_attempts",
+            "How many times an outbound call (answer or callback) is tried when busy, unanswered or failed.",
+            default="3", kind=int),
+    Setting("HOTLINE_CALL_RETRY_MINUTES", "call_retry_minutes",
+            "Minutes between tries of an outbound call (moved past quiet hours when they fall in them).",
+            default="30", kind=float),
+    Setting("HOTLINE_CALL_RING_SECONDS", "call_ring_seconds",
+            "Seconds an outbound call rings before it counts as no-answer (Twilio's Timeout).", default="30",
+            kind=int),
+    Setting("HOTLINE_QUIET_HOURS", "quiet_hours",
+            "Local hours when the hotline never places an answer call or a retry, as START-END in 24-hour "
+            "clock (e.g. 21-07: from 21:00 to 07:00). Empty: no quiet hours.", default="21-07"),
+    Setting("HOTLINE_TIMEZONE", "timezone",
+            "The callers' time zone (IANA name) for quiet hours and the daily callback limit.",
+            default="Pacific/Fiji"),
+    Setting("HOTLINE_CALLBACK_DAILY_LIMIT", "callback_daily_limit",
+            "Missed-call and key-8 callbacks one phone number may get per local day (counted by the number's "
+            "keyed hash).", default="3", kind=int),
 )
 
 
@@ -167,6 +200,17 @@ class Config:
     smtp_password: str = field(default="", repr=False)
     notify_timeout_seconds: float = 10.0
     answer_due_days: int = 7
+    # answer delivery work
+    number_key: str = field(default="", repr=False)
+    number_retention_days: int = 30
+    twilio_api_base_url: str = "https://api.twilio.com"
+    twilio_caller_id: str = ""
+    call_attempts: int = 3
+    call_retry_minutes: float = 30.0
+    call_ring_seconds: int = 30
+    quiet_hours: str = "21-07"
+    timezone: str = "Pacific/Fiji"
+    callback_daily_limit: int = 3
     testing: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -202,6 +246,7 @@ class Config:
             problems.append("HOTLINE_NOTIFY_TIMEOUT_SECONDS must be between 0.1 and 300")
         if not 1 <= self.answer_due_days <= 365:
             problems.append("HOTLINE_ANSWER_DUE_DAYS must be between 1 and 365")
+        problems.extend(self._delivery_problems())
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -217,6 +262,40 @@ class Config:
             problems.append("HOTLINE_GTTS_TIMEOUT_SECONDS must be between 0.1 and 120")
         if self.prompt_upload_max_bytes < 1000:
             problems.append("HOTLINE_PROMPT_UPLOAD_MAX_BYTES must be at least 1000")
+        return problems
+
+    def _delivery_problems(self) -> list[str]:
+        """Name what is wrong with the outbound call and callback settings."""
+        from .quiet_hours import QuietHoursError, parse_quiet_hours, parse_timezone
+
+        problems = []
+        try:
+            parse_quiet_hours(self.quiet_hours)
+        except QuietHoursError as exc:
+            problems.append(f"HOTLINE_QUIET_HOURS {exc}")
+        try:
+            parse_timezone(self.timezone)
+        except QuietHoursError as exc:
+            problems.append(f"HOTLINE_TIMEZONE {exc}")
+        if self.number_key:
+            from .callback_numbers import NumberKeyError, decode_number_key
+
+            try:
+                decode_number_key(self.number_key)
+            except NumberKeyError as exc:
+                problems.append(f"HOTLINE_NUMBER_KEY {exc}")
+        if not 1 <= self.number_retention_days <= 3650:
+            problems.append("HOTLINE_NUMBER_RETENTION_DAYS must be between 1 and 3650")
+        if not self.twilio_api_base_url.startswith(("http://", "https://")):
+            problems.append("TWILIO_API_BASE_URL must start with http:// or https://")
+        if not 1 <= self.call_attempts <= 10:
+            problems.append("HOTLINE_CALL_ATTEMPTS must be between 1 and 10")
+        if not 0 <= self.call_retry_minutes <= 24 * 60:
+            problems.append("HOTLINE_CALL_RETRY_MINUTES must be between 0 and 1440")
+        if not 5 <= self.call_ring_seconds <= 600:
+            problems.append("HOTLINE_CALL_RING_SECONDS must be between 5 and 600 (Twilio's Timeout range)")
+        if not 0 <= self.callback_daily_limit <= 100:
+            problems.append("HOTLINE_CALLBACK_DAILY_LIMIT must be between 0 and 100")
         return problems
 
     @property

@@ -1,0 +1,91 @@
+"""Decide when the hotline may ring a caller: never in the local quiet hours, and the local day.
+
+Pure functions on explicit clocks: every caller of these passes `now` (a naive UTC datetime, as the
+tables store it), so tests move the clock by argument instead of by patching time.
+
+    quiet = parse_quiet_hours("21-07")          # QuietHours(start=21, end=7)
+    zone = parse_timezone("Pacific/Fiji")
+    allowed_at(datetime(2030, 1, 1, 10, 0), quiet, zone)   # 10:00 UTC is 23:00 in Fiji -> 07:00 Fiji
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class QuietHoursError(ValueError):
+    """A quiet-hours or time-zone setting that cannot be read; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Local hours [start, end) when no call is placed; start > end spans midnight (21-07)."""
+
+    start: int
+    end: int
+
+    def contains(self, local: datetime) -> bool:
+        """Tell whether a local wall-clock time falls in the quiet hours."""
+        hour = local.hour
+        if self.start < self.end:
+            return self.start <= hour < self.end
+        return hour >= self.start or hour < self.end
+
+
+def parse_quiet_hours(raw: str) -> QuietHours | None:
+    """Read "START-END" in whole 24-hour-clock hours; empty means no quiet hours."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    start, sep, end = raw.partition("-")
+    if not sep or not start.strip().isdigit() or not end.strip().isdigit():
+        raise QuietHoursError(f"must look like 21-07 (START-END in whole hours), got {raw!r}")
+    first, last = int(start), int(end)
+    if not (0 <= first <= 23 and 0 <= last <= 23):
+        raise QuietHoursError(f"hours must be between 0 and 23, got {raw!r}")
+    if first == last:
+        raise QuietHoursError(f"start and end are the same hour ({raw!r}): that would forbid every call")
+    return QuietHours(first, last)
+
+
+def parse_timezone(raw: str) -> ZoneInfo:
+    """Return the IANA time zone named by the setting."""
+    try:
+        return ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise QuietHoursError(f"is not a known IANA time zone name: {raw!r}") from exc
+
+
+def to_local(now: datetime, zone: ZoneInfo) -> datetime:
+    """Turn a naive UTC datetime into the callers' local time (aware)."""
+    return now.replace(tzinfo=UTC).astimezone(zone)
+
+
+def to_utc(local: datetime) -> datetime:
+    """Turn an aware local datetime back into naive UTC, the tables' convention."""
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def allowed_at(when: datetime, quiet: QuietHours | None, zone: ZoneInfo) -> datetime:
+    """Return `when` (naive UTC) or, when it falls in quiet hours, the moment they end.
+
+    Why the end and not "a bit later": a caller waiting for an answer should hear it first thing
+    in the morning, and a queue of deferred calls starting together is spread by retry spacing.
+    """
+    if quiet is None:
+        return when
+    local = to_local(when, zone)
+    if not quiet.contains(local):
+        return when
+    end_day = local.date() if local.hour < quiet.end else local.date() + timedelta(days=1)
+    # Built from the wall clock, so a daylight-saving change overnight still ends quiet hours at END:00.
+    end = datetime.combine(end_day, time(quiet.end), tzinfo=zone)
+    return to_utc(end)
+
+
+def local_day_start(now: datetime, zone: ZoneInfo) -> datetime:
+    """Return the start of the callers' current local day, as naive UTC (for per-day limits)."""
+    local = to_local(now, zone)
+    return to_utc(datetime.combine(local.date(), time(0), tzinfo=zone))
