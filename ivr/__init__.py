@@ -51,6 +51,11 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(answers.bp)
     app.register_blueprint(prompt_files.bp)
     app.register_blueprint(operator_bp)
+    from . import auth, dashboard, dashboard_login
+
+    auth.init_app(app)
+    app.register_blueprint(dashboard_login.bp)
+    app.register_blueprint(dashboard.bp)
     from . import public
 
     app.register_blueprint(public.bp)
