@@ -112,6 +112,9 @@ class Answer(Base):
     text: Mapped[str | None] = mapped_column(Text)
     audio_path: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Who answered on the dashboard (ivr/models/accounts.py) and how: upload, browser (recorded) or text.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    source: Mapped[str | None] = mapped_column(String(16))
 
     message: Mapped[Message] = relationship(back_populates="answers")
 

@@ -1,0 +1,71 @@
+"""The login and logout pages of the dashboard (officials, radio hosts, admins).
+
+Thin views: the decisions (password check, rate limit, session timeouts) live in ivr/auth.py.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+
+from .auth import ENDED_MESSAGES, LoginRefused, authenticate, current_user, log_in, log_out, safe_next
+from .csrf import check_csrf
+from .dashboard_pages import secure_page
+from .services import services
+
+log = logging.getLogger(__name__)
+bp = Blueprint("auth", __name__)
+bp.after_request(secure_page)
+
+HOME = {"official": "dashboard.inbox", "admin": "dashboard.inbox", "radio": "dashboard.home"}
+
+
+def home_for(role: str) -> str:
+    """Return the first page a user of this role sees after logging in."""
+    return url_for(HOME.get(role, "dashboard.home"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str | tuple[str, int]:
+    """Show the login form; on POST check the email and password and open a fresh session."""
+    svc = services()
+    next_page = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        user = current_user()
+        if user is not None:
+            return redirect(next_page or home_for(user.role))  # type: ignore[return-value]
+        ended = g.get("hotline_login_ended", "")
+        notice = ENDED_MESSAGES.get(ended, "").format(idle=svc.config.session_idle_minutes,
+                                                      hours=svc.config.session_max_hours)
+        return render_template("login.html", error="", notice=notice, next=next_page or "", email="")
+    check_csrf()  # a login form posted from another site could log a victim in to the attacker's account
+    email = request.form.get("email", "").strip()
+    password = request.form.get("password", "")
+    if not email or not password:
+        return render_template("login.html", error="Enter your email and your password.", notice="",
+                               next=next_page or "", email=email), 400
+    refused: LoginRefused | None = None
+    with svc.db.session() as db:
+        try:
+            user = authenticate(db, svc.config, email, password, request.remote_addr or "unknown")
+            db.flush()
+            db.expunge(user)
+        except LoginRefused as exc:
+            refused = exc  # caught inside the transaction: the failed attempt it recorded is committed
+    if refused is not None:
+        # Log the outcome, never the email typed (it may be someone else's, or a password typed in the wrong box).
+        log.info("dashboard login refused (%s)", "rate limited" if refused.limited else "bad credentials")
+        return render_template("login.html", error=str(refused), notice="", next=next_page or "",
+                               email=email), (429 if refused.limited else 401)
+    log_in(user)
+    log.info("dashboard login: user %s", user.id)
+    return redirect(next_page or home_for(user.role))  # type: ignore[return-value]
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """End the login (a POST with CSRF: another site cannot log an official out)."""
+    check_csrf()
+    log_out()
+    return redirect(url_for("auth.login"))  # type: ignore[return-value]
