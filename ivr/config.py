@@ -122,6 +122,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOTLINE_ANSWER_DUE_DAYS", "answer_due_days",
             "Days within which an agency should first answer a message; older unanswered messages show as "
             "overdue on the dashboard, the accountability pages and the radio summaries.", default="7", kind=int),
+    # -- settings added by the radio work (summaries, scripts, bulletins, podcast feed) --
+    Setting("HOTLINE_RADIO_STATION", "radio_station",
+            "The station's name: title of the podcast feed of bulletins and of the printed script.",
+            default="Talanoa Hotline"),
+    Setting("HOTLINE_RADIO_LANGUAGE", "radio_language",
+            "The station's language (a code of menus/radio/<lang>.toml): the script and new bulletins are in "
+            "it unless a host picks another.", default="en"),
     # -- settings added by the dashboard work (accounts, login, answers) --
     Setting("HOTLINE_SESSION_IDLE_MINUTES", "session_idle_minutes",
             "Minutes without a request after which a dashboard login ends.", default="30", kind=int),
@@ -218,6 +225,9 @@ class Config:
     smtp_password: str = field(default="", repr=False)
     notify_timeout_seconds: float = 10.0
     answer_due_days: int = 7
+    # radio work
+    radio_station: str = "Talanoa Hotline"
+    radio_language: str = "en"
     # dashboard work
     session_idle_minutes: int = 30
     session_max_hours: int = 12

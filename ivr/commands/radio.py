@@ -1,0 +1,113 @@
+"""`hotline radio …` and `hotline scheduler`: summaries for stations, from the command line and on a schedule."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import click
+
+from .. import runtime
+from ..cli import load_config
+from ..config import Config
+from ..db import database_for
+from ..models import utcnow
+from ..radio.period import last, last_complete_week, parse_since
+from ..radio.schedule import enqueue_due_summaries
+from ..radio.script import write_script
+from ..radio.station import Station, UnknownChoice
+
+log = logging.getLogger(__name__)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(radio)
+    group.add_command(scheduler)
+
+
+def _station(config: Config) -> Station:
+    from menus import MenuError
+
+    try:
+        return Station.for_config(config)
+    except MenuError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def radio() -> None:
+    """Radio commands: what callers raised, for community stations."""
+
+
+@radio.command("summary")
+@click.option("--since", "since", default="7d", show_default=True,
+              help="How far back from now: a number and h, d or w (24h, 7d, 2w).")
+@click.option("--last-week", is_flag=True, help="The last complete Monday-to-Monday week (UTC) instead of --since.")
+@click.option("--place", default=None, help="Only messages about this place (a code of flow.toml [places]).")
+@click.option("--lang", "language", default=None, help="Only messages in this language (en, fr, hi, fj).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: total, topics as [{topic, count}], places, agencies, quotes, themes.")
+def radio_summary(since: str, last_week: bool, place: str | None, language: str | None, as_json: bool) -> None:
+    """Summarise a period: counts by topic and place against the period before, themes, answers, quotes.
+
+    Without --json it prints the script a host reads on air, in the language asked for (else the
+    station's, HOTLINE_RADIO_LANGUAGE).
+    """
+    try:
+        span = parse_since(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from exc
+    config = load_config()
+    station = _station(config)
+    now = utcnow()
+    period = last_complete_week(now) if last_week else last(span, now)
+    db = database_for(config.database_url)
+    try:
+        with db.session() as session:
+            summary = station.summarise(session, period, place=place, language=language, now=now)
+    except UnknownChoice as exc:
+        raise click.BadParameter(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(summary.to_json(), ensure_ascii=False, indent=2))
+        return
+    script = write_script(summary, station.script_language(language), station.menus)
+    click.echo(script.text(), nl=False)
+
+
+@click.command()
+@click.option("--every", type=click.FloatRange(1, 86400), default=300.0, show_default=True,
+              help="Seconds between checks for a period that has no stored summary yet.")
+@click.option("--once", is_flag=True, help="Check once and exit (for cron).")
+def scheduler(every: float, once: bool) -> None:
+    """Enqueue the radio summaries that are due (last week's, per language), then keep doing so.
+
+    Safe to run beside any number of workers and to restart at any time: each summary job has a
+    deterministic id per period and language, and storing a summary is idempotent.
+    """
+    config = load_config()
+    runtime.set_config(config)
+    from menus import load_menus
+
+    from ..queue import make_queue
+
+    queue = make_queue(config)
+    db = database_for(config.database_url)
+    languages = tuple(load_menus(config.menus_dir).languages)
+    while True:
+        with db.session() as session:
+            queued = enqueue_due_summaries(queue, session, languages, utcnow())
+        log.info("scheduler: %d summary job(s) enqueued", len(queued))
+        click.echo(f"scheduler: {len(queued)} summary job(s) enqueued" + (": " + ", ".join(queued) if queued else ""))
+        if once:
+            _wait_inline(queue)
+            return
+        time.sleep(every)
+
+
+def _wait_inline(queue: object) -> None:
+    """With the inline queue the jobs run on this process's thread: let them finish before exiting."""
+    from ..queue import InlineQueue
+
+    if isinstance(queue, InlineQueue):
+        queue.join(timeout=600)

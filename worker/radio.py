@@ -1,0 +1,46 @@
+"""Background jobs for the radio: store a period's summary, build a bulletin's MP3.
+
+Both take plain values or ids, are enqueued by name (ivr.radio.schedule) and are idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from ivr.radio.bulletin import build_bulletin as build
+from ivr.radio.period import Period
+from ivr.radio.station import Station
+from ivr.radio.summary import store_summary
+from ivr.runtime import current_config, current_db
+
+log = logging.getLogger(__name__)
+
+
+def summarise_period(start: str, end: str, language: str = "") -> int:
+    """Summarise [start, end) for one language ("" = all) and keep it; return the summary's id.
+
+    Idempotent: the summary is stored once per period and language (a repeat replaces it with the
+    latest figures), and transcripts already redacted are not redacted again.
+    """
+    config = current_config()
+    station = Station.for_config(config)
+    period = Period(datetime.fromisoformat(start), datetime.fromisoformat(end))
+    with current_db().session() as session:
+        summary = station.summarise(session, period, language=language or None)
+        row = store_summary(session, summary)
+        session.flush()
+        log.info("radio summary %s stored for %s (%s)", row.id, period.key(), language or "all languages")
+        return row.id
+
+
+def build_bulletin(bulletin_id: int) -> str:
+    """Render a bulletin's MP3 (see ivr.radio.bulletin.build_bulletin); return its status.
+
+    Idempotent: a bulletin that is already ready or published is left as it is.
+    """
+    config = current_config()
+    with current_db().session() as session:
+        status = build(session, Station.for_config(config), config, bulletin_id)
+    log.info("radio bulletin %s: %s", bulletin_id, status)
+    return status
