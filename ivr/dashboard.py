@@ -155,6 +155,8 @@ def audio(message_id: int) -> Response:
     """Stream the caller's recording (HTTP range requests for seeking); audit each listen."""
     svc, user = services(), _user()
     m, path = _recording_path(svc, message_id)
+    if request.range is not None and request.range.range_for_length(path.stat().st_size) is None:
+        abort(416)  # answered before send_file opens the file, which it would otherwise leave open
     first = request.range is None or any(start == 0 for start, _ in request.range.ranges)
     if first:  # one audit row per listen, not one per range the player asks for while seeking
         with svc.db.session() as db:

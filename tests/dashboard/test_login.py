@@ -121,14 +121,16 @@ def test_rate_limit_window_passes(make_dash: Callable[..., Dash]) -> None:
     from ivr.models.accounts import LoginAttempt
 
     with database_for(dash.config.database_url).session() as db:
-        db.execute(update(LoginAttempt).values(at=LoginAttempt.at - timedelta(minutes=2)))
+        for row in db.scalars(select(LoginAttempt)):
+            row.at -= timedelta(minutes=2)
     assert login(dash.app.test_client(), "water@example.org").status_code == 302
 
 
 def _age_session(dash: Dash, *, created: timedelta, seen: timedelta) -> None:
     with database_for(dash.config.database_url).session() as db:
-        db.execute(update(UserSession).values(created_at=UserSession.created_at - created,
-                                              last_seen_at=UserSession.last_seen_at - seen))
+        for row in db.scalars(select(UserSession)):  # in Python: SQLite has no datetime arithmetic
+            row.created_at -= created
+            row.last_seen_at -= seen
 
 
 def test_idle_timeout_ends_the_login(dash: Dash) -> None:
@@ -137,7 +139,6 @@ def test_idle_timeout_ends_the_login(dash: Dash) -> None:
     _age_session(dash, created=timedelta(minutes=31), seen=timedelta(minutes=31))
     resp = client.get("/dashboard/")
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
-    assert "30 minutes without activity" in client.get(resp.headers["Location"]).get_data(as_text=True) or True
     assert client.get("/dashboard/").status_code == 302  # ended for good, not only for one request
 
 
