@@ -48,9 +48,9 @@ def login() -> Response | str | tuple[str, int]:
     refused: LoginRefused | None = None
     with svc.db.session() as db:
         try:
-            user = authenticate(db, svc.config, email, password, request.remote_addr or "unknown")
+            account = authenticate(db, svc.config, email, password, request.remote_addr or "unknown")
             db.flush()
-            db.expunge(user)
+            db.expunge(account)
         except LoginRefused as exc:
             refused = exc  # caught inside the transaction: the failed attempt it recorded is committed
     if refused is not None:
@@ -58,9 +58,9 @@ def login() -> Response | str | tuple[str, int]:
         log.info("dashboard login refused (%s)", "rate limited" if refused.limited else "bad credentials")
         return render_template("login.html", error=str(refused), notice="", next=next_page or "",
                                email=email), (429 if refused.limited else 401)
-    log_in(user)
-    log.info("dashboard login: user %s", user.id)
-    return redirect(next_page or home_for(user.role))  # type: ignore[return-value]
+    log_in(account)
+    log.info("dashboard login: user %s", account.id)
+    return redirect(next_page or home_for(account.role))  # type: ignore[return-value]
 
 
 @bp.post("/logout")

@@ -161,5 +161,6 @@ def test_radio_host_cannot_answer(dash: Dash) -> None:
     ident = dash.message()
     client = dash.client("radio@example.org")
     token = page_token(client, "/dashboard/home")
-    resp = client.post(f"/dashboard/messages/{ident}/answers", data={"source": "text", "text": "hi", "csrf_token": token})
+    resp = client.post(f"/dashboard/messages/{ident}/answers",
+                       data={"source": "text", "text": "hi", "csrf_token": token})
     assert resp.status_code == 403 and answers_of(dash, ident) == []
