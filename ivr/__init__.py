@@ -56,9 +56,12 @@ def create_app(config: Config | None = None) -> Flask:
     auth.init_app(app)
     app.register_blueprint(dashboard_login.bp)
     app.register_blueprint(dashboard.bp)
-    from . import public
+    from . import poll_pages, public, radio_board
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(radio_board.bp)
+    app.register_blueprint(poll_pages.bp)
+    app.register_blueprint(poll_pages.audio_bp)
 
     @app.get("/health")
     def health() -> Response:

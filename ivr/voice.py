@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from . import calls
+from . import calls, polls
 from .flow import CallState, Context, Event, Keys, Outcome, Recorded, Start, next_step, valid_digits
 from .pipeline import INGEST_JOB
 from .services import Services, services
@@ -65,8 +65,14 @@ def live_call_error(exc: Exception) -> Response | HTTPException:
     return twiml(render_error(svc.prompts, svc.default_language()), status=500)
 
 
-def _context(svc: Services) -> Context:
-    return Context(offered=svc.offered_languages(), operator=bool(svc.config.operator_number))
+def _context(svc: Services, session: Session | None = None, call: calls.Call | None = None) -> Context:
+    poll = None
+    if session is not None and call is not None:
+        # One indexed query per step: the open poll, and whether this phone already answered it.
+        poll = polls.offer_for(session, call.caller.number_hash if call.caller else None,
+                               svc.config.public_base_url + "/polls/{poll}/{lang}.wav?v={v}",
+                               {code: lang.twilio_voice for code, lang in svc.menus.languages.items()})
+    return Context(offered=svc.offered_languages(), operator=bool(svc.config.operator_number), poll=poll)
 
 
 def _call_sid() -> str | None:
@@ -80,7 +86,7 @@ def _node() -> str:
 
 
 def _respond(svc: Services, session: Session, call: calls.Call, state: CallState, event: Event) -> Response:
-    outcome = next_step(svc.menus, state, event, _context(svc))
+    outcome = next_step(svc.menus, state, event, _context(svc, session, call))
     state = _apply_effects(svc, session, call, outcome)
     calls.save_state(call, state)
     language = state.language or svc.default_language()
@@ -102,6 +108,9 @@ def _apply_effects(svc: Services, session: Session, call: calls.Call, outcome: O
             svc.queue.enqueue(INGEST_JOB, message.id, job_id=f"ingest-{state.recording_sid}")
         elif effect == "discard_recording":
             calls.discard_recording(session, _previous_recording(call))
+        elif effect == "vote_poll" and state.poll_id is not None and state.poll_vote is not None:
+            polls.record_vote(session, state.poll_id, call.caller.number_hash if call.caller else None,
+                              state.poll_vote, state.language or svc.default_language())
     return state
 
 

@@ -18,6 +18,8 @@ ACTIONS = (
     "keep_message",
     "discard_recording",
     "play_recording",
+    "open_poll",  # main menu key 4: the open keypad poll (offered only while one is open)
+    "vote",  # a key at the poll node: one vote for that option
 )
 # Prompts the hotline speaks outside any one node (errors, numbers, statuses): every language needs them.
 SYSTEM_PROMPTS = (
@@ -34,6 +36,10 @@ SYSTEM_PROMPTS = (
     "status_closed",
     "transferring",
     "technical_problem",
+    "poll_offer",
+    "poll_needs_number",
+    "poll_already_voted",
+    "poll_closed",
     *(f"digit_{d}" for d in range(10)),
 )
 NUMBER_FIELDS = ("$reference",)

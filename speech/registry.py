@@ -21,6 +21,7 @@ from pathlib import Path
 from .audio import AudioSource
 from .engine import Engine, Transcript, language_candidates, normalise_language
 from .errors import BrokenModel, NoEngineForLanguage
+from .isolated import IsolatedEngine
 from .models import ModelInfo, choose_models, find_models
 from .pocketsphinx_engine import BUNDLED_LANGUAGES, BUNDLED_MODEL, PocketSphinxEngine
 from .vosk_engine import VoskEngine
@@ -82,20 +83,27 @@ def choose_engine(language: str, vosk_models_dir: Path | None) -> EngineChoice:
     return _choose(normalise_language(language), _scan(vosk_models_dir))[0]
 
 
-def engine_for(language: str, vosk_models_dir: Path | None) -> Engine | None:
+def engine_for(language: str, vosk_models_dir: Path | None, *, isolated: bool = False) -> Engine | None:
     """Return the shared engine for a language, loading it on first use; None if there is none.
 
     A regional tag falls back to its language ("en-gb" uses an "en" model). Raises BrokenModel
-    when the language's model folder is incomplete or will not load.
+    when the language's model folder is incomplete or will not load. With `isolated`, the engine
+    runs in a child process of its own (speech/isolated.py): for processes that also serve calls.
     """
-    choice, info = _choose(normalise_language(language), _scan(vosk_models_dir))
+    tag = normalise_language(language)
+    choice, info = _choose(tag, _scan(vosk_models_dir))
     if info is not None and choice.problems:
         raise BrokenModel(info.path, choice.problems)
+    load: Callable[[], Engine]
     if info is not None and choice.engine == "vosk":
-        return _cached(f"vosk:{info.path.resolve()}", lambda: VoskEngine(info))
-    if choice.engine == "pocketsphinx":
-        return _cached(POCKETSPHINX_KEY, PocketSphinxEngine)
-    return None
+        key, load = f"vosk:{info.path.resolve()}", lambda: VoskEngine(info)
+    elif choice.engine == "pocketsphinx":
+        key, load = POCKETSPHINX_KEY, PocketSphinxEngine
+    else:
+        return None
+    if isolated:
+        return _cached(f"isolated:{key}", lambda: IsolatedEngine(tag, vosk_models_dir))
+    return _cached(key, load)
 
 
 def transcribe(audio: AudioSource, language: str, vosk_models_dir: Path | None) -> Transcript:
@@ -141,5 +149,9 @@ def load_counts() -> dict[str, int]:
 def unload_all() -> None:
     """Forget every loaded engine; the next lookup loads afresh (after a model was replaced)."""
     with _lock:
+        engines = list(_engines.values())
         _engines.clear()
         _loading.clear()
+    for engine in engines:
+        if isinstance(engine, IsolatedEngine):
+            engine.close()

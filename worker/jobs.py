@@ -114,7 +114,9 @@ def transcribe_message(message_id: int) -> str:
         if rec is None or not rec.stored_path:
             raise JobFailed(f"message {message_id}: recording not stored yet")
         language, path = message.language, store_for(config).path(rec.recording_sid)
-    engine = engine_for(language, config.vosk_models_dir)
+    # Without Redis this runs on a thread of the web process: decode in a child process there, so a
+    # transcription never holds the GIL that every webhook of this process needs (speech/isolated.py).
+    engine = engine_for(language, config.vosk_models_dir, isolated=not config.redis_url)
     if engine is None:
         with db.session() as session:
             message = session.get(Message, message_id)

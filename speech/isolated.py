@@ -1,0 +1,160 @@
+"""Run a recogniser in a child process, so decoding never freezes the process that asked for it.
+
+Why: PocketSphinx's binding holds Python's GIL for the whole decode (measured: a 7.5 s recording
+froze every other thread of the process for a second). The inline queue transcribes on a thread of
+the web process, so without this each transcription would stall every webhook of that gunicorn
+worker: callers would hear dead air. In the child, the decode holds only the child's GIL, the
+parent thread waits on a pipe (which releases its GIL), and the child runs at a lower CPU priority
+so live calls win the cores. `hotline worker` processes do not need it: jobs are all they run.
+
+The child loads its engine once and serves one request at a time over stdin/stdout:
+request = 4-byte length + JSON header + PCM bytes; reply = 4-byte length + JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+from .audio import Pcm
+from .engine import Engine, Word
+from .errors import SpeechError
+
+_HEADER = struct.Struct(">I")
+CHILD_NICENESS = 10
+
+
+class EngineCrashed(SpeechError):
+    """The child process running a recogniser died or answered nonsense; the job should retry."""
+
+
+def _write(stream: IO[bytes], payload: bytes) -> None:
+    stream.write(_HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def _read(stream: IO[bytes]) -> bytes | None:
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(head)
+    body = stream.read(size)
+    return body if len(body) == size else None
+
+
+class IsolatedEngine(Engine):
+    """The engine a language would use, loaded in a child process and driven over a pipe."""
+
+    def __init__(self, language: str, vosk_models_dir: Path | None, timeout: float = 600.0) -> None:
+        self.language = language
+        self.vosk_models_dir = vosk_models_dir
+        self.timeout = timeout
+        self._lock = threading.Lock()  # one request at a time per child
+        self._proc: subprocess.Popen[bytes] | None = None
+        hello = self._start()
+        self.name = str(hello["engine"])  # type: ignore[misc]  # per instance: the wrapped engine's name
+        self.model = str(hello["model"])
+        self.languages = frozenset(hello["languages"])
+        self.sample_rate = int(hello["sample_rate"])
+        self.pid = int(hello["pid"])
+
+    def _start(self) -> dict[str, Any]:
+        args = [sys.executable, "-m", "speech.isolated", self.language, str(self.vosk_models_dir or "")]
+        root = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        # Our own interpreter and module, with arguments from our config: nothing from outside.
+        self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)  # noqa: S603
+        hello = self._receive()
+        if "error" in hello:
+            self.close()
+            raise EngineCrashed(f"speech engine for {self.language!r} did not start: {hello['error']}")
+        return hello
+
+    def _receive(self) -> dict[str, Any]:
+        assert self._proc is not None and self._proc.stdout is not None
+        body = _read(self._proc.stdout)
+        if body is None:
+            code = self._proc.poll()
+            raise EngineCrashed(f"speech engine process for {self.language!r} ended (exit status {code})")
+        try:
+            reply = json.loads(body)
+        except ValueError as exc:
+            raise EngineCrashed(f"speech engine process for {self.language!r} answered garbage") from exc
+        if not isinstance(reply, dict):
+            raise EngineCrashed(f"speech engine process for {self.language!r} answered garbage")
+        return reply
+
+    def recognise(self, pcm: Pcm) -> list[Word]:
+        """Send the PCM to the child and wait for its words; restart the child if it had died."""
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self.close()  # reap a child that died between requests, then start a fresh one
+                self._start()
+            assert self._proc is not None and self._proc.stdin is not None
+            header = json.dumps({"rate": pcm.rate, "duration": pcm.duration, "peak": pcm.peak}).encode()
+            try:
+                _write(self._proc.stdin, _HEADER.pack(len(header)) + header + pcm.data)
+                reply = self._receive()
+            except (BrokenPipeError, EngineCrashed) as exc:
+                self.close()
+                raise EngineCrashed(f"speech engine process for {self.language!r} died mid-decode") from exc
+        if "error" in reply:
+            raise EngineCrashed(f"speech engine for {self.language!r} failed: {reply['error']}")
+        return [Word(str(w[0]), float(w[1]), float(w[2]), float(w[3])) for w in reply["words"]]
+
+    def close(self) -> None:
+        """Stop the child (closing its stdin ends it); the next request starts a new one."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _serve(language: str, models_dir: str) -> int:
+    """Child side: load the engine once, then answer requests until stdin closes."""
+    from .registry import engine_for
+
+    out, inp = sys.stdout.buffer, sys.stdin.buffer
+    try:
+        os.nice(CHILD_NICENESS)
+    except OSError:
+        pass  # not allowed here: decode at normal priority
+    try:
+        engine = engine_for(language, Path(models_dir) if models_dir else None)
+        if engine is None:
+            raise SpeechError(f"no speech engine for {language!r}")
+    except Exception as exc:  # reported to the parent, which raises EngineCrashed
+        _write(out, json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
+        return 1
+    _write(out, json.dumps({"engine": engine.name, "model": engine.model, "languages": sorted(engine.languages),
+                            "sample_rate": engine.sample_rate, "pid": os.getpid()}).encode())
+    while (request := _read(inp)) is not None:
+        (size,) = _HEADER.unpack(request[:_HEADER.size])
+        meta = json.loads(request[_HEADER.size:_HEADER.size + size])
+        pcm = Pcm(data=request[_HEADER.size + size:], rate=int(meta["rate"]), duration=float(meta["duration"]),
+                  peak=float(meta["peak"]))
+        try:
+            words = engine.recognise(pcm)
+            reply: dict[str, Any] = {"words": [[w.word, w.confidence, w.start, w.end] for w in words]}
+        except Exception as exc:  # one bad request must not end the child
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        _write(out, json.dumps(reply).encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_serve(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else ""))
