@@ -180,6 +180,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOTLINE_CALLBACK_DAILY_LIMIT", "callback_daily_limit",
             "Missed-call and key-8 callbacks one phone number may get per local day (counted by the number's "
             "keyed hash).", default="3", kind=int),
+    # -- settings added by the live board work --
+    Setting("HOTLINE_BOARD_STREAM_SECONDS", "board_stream_seconds",
+            "How long one live-board connection (server-sent events) is held before the browser is asked to "
+            "reconnect (it resumes from Last-Event-ID): bounds how long a web worker thread stays busy.",
+            default="120", kind=int),
 )
 
 
@@ -247,6 +252,8 @@ class Config:
     quiet_hours: str = "21-07"
     timezone: str = "Pacific/Fiji"
     callback_daily_limit: int = 3
+    # live board work
+    board_stream_seconds: int = 120
     testing: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -282,6 +289,8 @@ class Config:
             problems.append("HOTLINE_NOTIFY_TIMEOUT_SECONDS must be between 0.1 and 300")
         if not 1 <= self.answer_due_days <= 365:
             problems.append("HOTLINE_ANSWER_DUE_DAYS must be between 1 and 365")
+        if not 1 <= self.board_stream_seconds <= 3600:
+            problems.append("HOTLINE_BOARD_STREAM_SECONDS must be between 1 and 3600")
         problems.extend(self._dashboard_problems())
         problems.extend(self._delivery_problems())
         if problems:

@@ -7,6 +7,7 @@ returned effects, and render the Step as TwiML.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from menus import Flow, Menus, Node
@@ -111,6 +112,8 @@ class CallState:
     recording_sid: str | None = None
     recording_url: str | None = None
     reference: str | None = None
+    poll_id: int | None = None  # the poll the caller is answering
+    poll_vote: int | None = None  # the key they chose: the view stores it (effect "vote_poll")
     finished: bool = False
 
     def to_dict(self) -> dict[str, object]:
@@ -181,6 +184,22 @@ class Context:
 
     offered: tuple[str, ...]
     operator: bool = False
+    poll: OpenPoll | None = None  # the keypad poll open right now, if any (ivr/polls.py)
+
+
+@dataclass(frozen=True)
+class OpenPoll:
+    """The open keypad poll as this call sees it: main menu key 4 offers it while it exists.
+
+    Offered in a language only when `questions` has that language; `can_vote` is False for a call
+    without a caller id (one vote per phone cannot be kept), `voted` when this phone already voted.
+    """
+
+    id: int
+    options: int  # keys 1..options
+    questions: Mapping[str, Utterance]
+    can_vote: bool = True
+    voted: bool = False
 
 
 def next_step(menus: Menus, state: CallState, event: Event, ctx: Context) -> Outcome:
@@ -208,7 +227,7 @@ def enter(flow: Flow, state: CallState, name: str, ctx: Context, *, keep_attempt
     """Arrive at a node: speak its prompts and wait for what it waits for."""
     node = flow.node(name)
     state = replace(state, node=name, attempts=state.attempts if keep_attempts else 0)
-    say = before + _node_prompts(node, ctx)
+    say = before + _node_prompts(node, ctx, state.language)
     if node.type == "say":
         if node.hangup:
             return Outcome(replace(state, finished=True), Step(say, Hangup(), effects))
@@ -222,14 +241,26 @@ def enter(flow: Flow, state: CallState, name: str, ctx: Context, *, keep_attempt
     return Outcome(state, Step(say, Gather(name, node.timeout), effects))
 
 
-def _node_prompts(node: Node, ctx: Context) -> tuple[Utterance, ...]:
+def _node_prompts(node: Node, ctx: Context, language: str | None = None) -> tuple[Utterance, ...]:
     if node.type == "language":
         # Each option in its own language, so every caller hears their language named in it.
         return tuple(Prompt("language_option", code) for code in ctx.offered)
     items: list[Utterance] = []
     for pid in ((node.prompt,) if node.prompt else ()) + node.prompts:
         items.append(Number(pid[1:]) if pid.startswith("$") else Prompt(pid))
+    poll = _poll_for(ctx, language)
+    actions = {o.action for o in node.options.values()}
+    if poll is not None and "open_poll" in actions:
+        items.append(Prompt("poll_offer"))  # the menu names key 4 only while a poll is open
+    if poll is not None and "vote" in actions:
+        items.append(poll.questions[language or ""])
     return tuple(items)
+
+
+def _poll_for(ctx: Context, language: str | None) -> OpenPoll | None:
+    """Return the open poll if the caller's language can hear its question."""
+    poll = ctx.poll
+    return poll if poll is not None and language in poll.questions else None
 
 
 def _keys(menus: Menus, node: Node, state: CallState, event: Keys, ctx: Context) -> Outcome:
@@ -257,9 +288,33 @@ def _keys(menus: Menus, node: Node, state: CallState, event: Keys, ctx: Context)
     if node.type == "reference":
         return _reference(flow, node, state, event, ctx)
     option = node.options.get(digits) if len(digits) == 1 else None
+    if option is not None and option.action in ("open_poll", "vote"):
+        return _poll_key(flow, node, state, option.go, option.action, int(digits), ctx)
     if option is None:
         return _retry(flow, node, state, ctx, "invalid_choice")
     return _option(flow, state, option.go, option.action, ctx)
+
+
+def _poll_key(flow: Flow, node: Node, state: CallState, go: str, action: str | None, key: int,
+              ctx: Context) -> Outcome:
+    """Offer the open poll (action open_poll) or take a vote (action vote)."""
+    poll = _poll_for(ctx, state.language)
+    back = flow.returning_start
+    if action == "open_poll":
+        if poll is None:  # no poll open: key 4 is not on the menu
+            return _retry(flow, node, state, ctx, "invalid_choice")
+        if not poll.can_vote:
+            return enter(flow, state, back, ctx, before=(Prompt("poll_needs_number"),))
+        if poll.voted:
+            return enter(flow, state, back, ctx, before=(Prompt("poll_already_voted"),))
+        return enter(flow, replace(state, poll_id=poll.id, poll_vote=None), go, ctx)
+    if poll is None or poll.id != state.poll_id:  # closed while the caller listened
+        return enter(flow, replace(state, poll_id=None), back, ctx, before=(Prompt("poll_closed"),))
+    if not 1 <= key <= poll.options:
+        return _retry(flow, node, state, ctx, "invalid_choice")
+    if poll.voted:
+        return enter(flow, state, back, ctx, before=(Prompt("poll_already_voted"),))
+    return enter(flow, replace(state, poll_vote=key), go, ctx, effects=("vote_poll",))
 
 
 def _option(flow: Flow, state: CallState, go: str, action: str | None, ctx: Context) -> Outcome:

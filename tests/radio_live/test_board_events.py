@@ -1,0 +1,154 @@
+"""The live board's event stream: new messages by id, resume with Last-Event-ID, nothing personal."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from ivr.config import Config
+from ivr.db import database_for
+from ivr.models import Transcript, utcnow
+from ivr.radio_board import events, parse_last_id
+from ivr.services import services
+from tests.accountability.dataset import add_message
+from tests.accounts_helpers import add_user, login
+from tests.conftest import make_config
+
+SECRET = "my name is Litia Waqa and my number is 9 2 3 4 5 6 7"
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Config:
+    return make_config(tmp_path, database_url, board_stream_seconds=1)
+
+
+def parse(stream: str) -> list[dict[str, str]]:
+    """Split an SSE body into frames: {id, event, data} (comments kept as {"comment": ...})."""
+    frames = []
+    for block in stream.split("\n\n"):
+        frame: dict[str, str] = {}
+        for line in block.splitlines():
+            if line.startswith(":"):
+                frame["comment"] = line[1:].strip()
+            elif ": " in line:
+                key, value = line.split(": ", 1)
+                frame[key] = value
+        if frame:
+            frames.append(frame)
+    return frames
+
+
+def add_messages(config: Config, n: int, *, transcript: str | None = None) -> list[int]:
+    ids = []
+    with database_for(config.database_url).session() as session:
+        for _ in range(n):
+            m = add_message(session, agency="water", created=utcnow() - timedelta(minutes=1), place="ba")
+            m.pipeline = "ready"
+            if transcript is not None:
+                session.add(Transcript(message_id=m.id, language="en", text=transcript, engine="test",
+                                       model="none", audio_seconds=2.0, processing_seconds=0.1))
+            ids.append(m.id)
+    return ids
+
+
+def host(app: Flask, config: Config) -> object:
+    add_user(config, "host@station.example", "radio")
+    client = app.test_client()
+    login(client, "host@station.example")
+    return client
+
+
+def test_stream_sends_messages_after_last_event_id_and_nothing_personal(app: Flask, config: Config) -> None:
+    ids = add_messages(config, 5, transcript=SECRET)
+    client = host(app, config)
+    response = client.get("/radio/board/events", headers={"Last-Event-ID": str(ids[2])})
+    assert response.status_code == 200 and response.mimetype == "text/event-stream"
+    body = response.get_data(as_text=True)
+    frames = parse(body)
+    assert frames[0] == {"retry": "2000"}
+    messages = [f for f in frames if f.get("event") == "message"]
+    assert [int(f["id"]) for f in messages] == ids[3:]  # resumed after the last id seen, nothing missed
+    item = json.loads(messages[0]["data"])
+    assert set(item) == {"id", "time", "topic", "place", "language", "transcript", "pending"}
+    assert (item["topic"], item["place"], item["language"]) == ("Water", "Ba", "English")
+    assert "Litia" not in body and "9 2 3 4" not in body  # redacted
+    assert "[" in item["transcript"]  # redaction marks what it took out
+    with services(app).db.session() as session:
+        from ivr.models import Message
+        for mid in ids:
+            assert session.get(Message, mid).reference not in body  # type: ignore[union-attr]
+
+
+def test_stream_without_id_starts_from_the_beginning_and_after_query_works(app: Flask, config: Config) -> None:
+    ids = add_messages(config, 3, transcript="the pipe is broken")
+    client = host(app, config)
+    everything = parse(client.get("/radio/board/events").get_data(as_text=True))
+    assert [int(f["id"]) for f in everything if f.get("event") == "message"] == ids
+    later = parse(client.get(f"/radio/board/events?after={ids[0]}").get_data(as_text=True))
+    assert [int(f["id"]) for f in later if f.get("event") == "message"] == ids[1:]
+
+
+def test_events_generator_sees_a_message_added_while_streaming_and_heartbeats(config: Config, app: Flask) -> None:
+    svc = services(app)
+    first = add_messages(config, 1, transcript="first one")[0]
+    stream = events(svc.db, svc.menus, first, seconds=1.5, tick=0.05, heartbeat=0.2)
+    assert next(stream).startswith("retry:")
+    frames = []
+    added = None
+    for chunk in stream:
+        frames.extend(parse(chunk))
+        if added is None:
+            added = add_messages(config, 1, transcript=None)[0]  # arrives mid-stream, not yet transcribed
+    assert added is not None
+    assert [int(f["id"]) for f in frames if f.get("event") == "message"] == [added]
+    assert any("comment" in f for f in frames)  # quiet stretches carry heartbeats
+
+
+def test_update_event_when_the_transcript_arrives(config: Config, app: Flask) -> None:
+    svc = services(app)
+    with database_for(config.database_url).session() as session:
+        m = add_message(session, agency="water", created=utcnow(), place="ba")
+        m.pipeline = "stored"
+        mid = m.id
+    stream = events(svc.db, svc.menus, 0, seconds=1.0, tick=0.05, heartbeat=10)
+    assert next(stream).startswith("retry:")
+    frames = []
+    transcribed = False
+    for chunk in stream:
+        frames.extend(parse(chunk))
+        if not transcribed:
+            with database_for(config.database_url).session() as session:
+                session.add(Transcript(message_id=mid, language="en", text="water pipe burst near the school",
+                                       engine="test", model="none", audio_seconds=2.0, processing_seconds=0.1))
+            transcribed = True
+    first = json.loads(next(f["data"] for f in frames if f.get("event") == "message"))
+    assert first["pending"] is True and first["transcript"] == ""
+    update = json.loads(next(f["data"] for f in frames if f.get("event") == "update"))
+    assert update["id"] == mid and update["transcript"] == "water pipe burst near the school"
+
+
+def test_stream_ends_within_the_bound(app: Flask, config: Config) -> None:
+    import time
+    client = host(app, config)
+    started = time.monotonic()
+    client.get("/radio/board/events").get_data()
+    assert time.monotonic() - started < 5
+
+
+def test_bad_last_event_id_refused(app: Flask, config: Config) -> None:
+    client = host(app, config)
+    response = client.get("/radio/board/events", headers={"Last-Event-ID": "abc"})
+    assert response.status_code == 400 and b"Last-Event-ID" in response.data
+    assert parse_last_id(None, None) == 0 and parse_last_id("12", "3") == 12 and parse_last_id("", "-1") is None
+
+
+def test_board_needs_a_radio_login(app: Flask, config: Config) -> None:
+    client = app.test_client()
+    assert client.get("/radio/board/events").status_code == 302
+    add_user(config, "official@water.example", "official", agency="water")
+    login(client, "official@water.example")
+    assert client.get("/radio/board/").status_code == 403
