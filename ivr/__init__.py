@@ -56,6 +56,9 @@ def create_app(config: Config | None = None) -> Flask:
     auth.init_app(app)
     app.register_blueprint(dashboard_login.bp)
     app.register_blueprint(dashboard.bp)
+    from .radio.views import bp as radio_bp
+
+    app.register_blueprint(radio_bp)  # the radio hosts' pages, the bulletins' audio and the podcast feed
     from . import poll_pages, public, radio_board
 
     app.register_blueprint(public.bp)

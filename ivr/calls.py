@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from .flow import Audio, CallState, Lookup, Text, Utterance
 from .models import Answer, Call, Caller, Message, Recording, utcnow
+from .models.radio import RadioBulletin
 from .privacy import hash_number
 
 REFERENCE_DIGITS = 8
@@ -178,3 +179,11 @@ def end_call(session: Session, call: Call, status: str, duration: int | None) ->
     message = keep_message(session, call, state, confirmed=False)
     save_state(call, replace(state, reference=message.reference))
     return message
+
+
+def latest_bulletin(session: Session, language: str, base_url: str) -> Audio | None:
+    """Return the latest published radio bulletin in a language, for main menu key 3, or None."""
+    bulletin_id = session.scalar(select(RadioBulletin.id).where(RadioBulletin.status == "published",
+                                                                RadioBulletin.language == language)
+                                 .order_by(RadioBulletin.published_at.desc(), RadioBulletin.id.desc()).limit(1))
+    return Audio(f"{base_url}/radio/bulletins/{bulletin_id}.mp3") if bulletin_id is not None else None

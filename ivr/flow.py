@@ -151,6 +151,7 @@ class Keys:
     node: str
     digits: str
     lookup: Lookup | None = None
+    bulletin: Utterance | None = None  # for a play_bulletin key: the latest bulletin in the caller's language
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,8 @@ def _keys(menus: Menus, node: Node, state: CallState, event: Keys, ctx: Context)
         return _poll_key(flow, node, state, option.go, option.action, int(digits), ctx)
     if option is None:
         return _retry(flow, node, state, ctx, "invalid_choice")
+    if option.action == "play_bulletin":
+        return _bulletin(flow, state, option.go, event.bulletin, ctx)
     return _option(flow, state, option.go, option.action, ctx)
 
 
@@ -330,6 +333,12 @@ def _option(flow: Flow, state: CallState, go: str, action: str | None, ctx: Cont
     if action == "play_recording" and state.recording_url:
         return enter(flow, state, go, ctx, before=(Prompt("your_recording_is"), Audio(state.recording_url)))
     return enter(flow, state, go, ctx)
+
+
+def _bulletin(flow: Flow, state: CallState, go: str, bulletin: Utterance | None, ctx: Context) -> Outcome:
+    """Key 3: the latest published radio bulletin in the caller's language, else "no announcements yet"."""
+    heard = (Prompt("bulletin_intro"), bulletin) if bulletin is not None else (Prompt("no_announcements"),)
+    return enter(flow, state, go, ctx, before=heard)
 
 
 def _record_node(flow: Flow) -> str:

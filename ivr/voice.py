@@ -159,7 +159,13 @@ def step() -> Response:
         current = svc.menus.flow.nodes.get(state.node)
         if current is not None and current.type == "reference" and node == state.node and digits:
             lookup = calls.lookup_reference(session, digits, svc.config.public_base_url)
-        return _respond(svc, session, call, state, Keys(node=node, digits=digits, lookup=lookup))
+        option = current.options.get(digits) if current is not None and node == state.node else None
+        bulletin = None
+        if option is not None and option.action == "play_bulletin":
+            bulletin = calls.latest_bulletin(session, state.language or svc.default_language(),
+                                             svc.config.public_base_url)
+        return _respond(svc, session, call, state,
+                        Keys(node=node, digits=digits, lookup=lookup, bulletin=bulletin))
 
 
 @bp.post("/recorded")

@@ -18,6 +18,7 @@ ACTIONS = (
     "keep_message",
     "discard_recording",
     "play_recording",
+    "play_bulletin",  # main menu key 3: the latest published radio bulletin in the caller's language
     "open_poll",  # main menu key 4: the open keypad poll (offered only while one is open)
     "vote",  # a key at the poll node: one vote for that option
 )
@@ -36,6 +37,8 @@ SYSTEM_PROMPTS = (
     "status_closed",
     "transferring",
     "technical_problem",
+    "bulletin_intro",
+    "no_announcements",
     "poll_offer",
     "poll_needs_number",
     "poll_already_voted",

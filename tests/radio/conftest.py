@@ -9,14 +9,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from ivr import create_app
 from ivr.config import Config
 from ivr.db import database_for
-from ivr.models import Answer, Message, Transcript
+from ivr.models import Answer, Message, Recording, Transcript
 from ivr.radio.period import Period
 from ivr.radio.station import Station
-from tests.conftest import make_config
+from recordings.store import LocalStore
+from tests.accounts_helpers import add_user, login
+from tests.conftest import finish_jobs, make_config
 
 WEEK = Period(datetime(2026, 11, 16), datetime(2026, 11, 23))  # Monday to Monday
 NOW = datetime(2026, 11, 23, 9, 0)
@@ -49,7 +54,35 @@ def add_message(session: Session, *, at: datetime, language: str = "en", topic: 
 
 @pytest.fixture
 def radio_config(tmp_path: Path, database_url: str) -> Config:
-    return make_config(tmp_path, database_url)
+    # espeak-ng only: Google's TTS endpoint cannot be reached from the test machines.
+    return make_config(tmp_path, database_url, gtts_enabled=False)
+
+
+@pytest.fixture
+def radio_app(radio_config: Config) -> Iterator[Flask]:
+    app = create_app(radio_config)
+    yield app
+    finish_jobs(app)
+
+
+def host_client(app: Flask, config: Config, role: str = "radio", email: str | None = None) -> FlaskClient:
+    """Return a test client logged in as a new user of the given role."""
+    email = email or f"{role}@station.example"
+    add_user(config, email, role, agency="water" if role == "official" else None)
+    client = app.test_client()
+    assert login(client, email).status_code == 302
+    return client
+
+
+def store_recording(config: Config, session: Session, message_id: int, data: bytes) -> str:
+    """Keep audio as a message's stored recording (as the ingest job would); return its sid."""
+    sid = f"RE{message_id:032x}"
+    stored = LocalStore(config.recordings_dir).put(sid, data)
+    session.add(Recording(recording_sid=sid, call_sid=f"CA{message_id:032x}", message_id=message_id,
+                          url=f"https://api.twilio.com/{sid}", duration_seconds=3, stored_path=stored.key,
+                          sha256=stored.sha256, size_bytes=stored.size))
+    session.flush()
+    return sid
 
 
 @pytest.fixture

@@ -44,7 +44,8 @@ def test_script_of_a_known_week(station: Station, session: Session) -> None:
 
 def test_empty_period_says_so(station: Station, session: Session) -> None:
     script = write_script(station.summarise(session, WEEK, now=NOW), station.languages["en"], station.menus)
-    assert script.text().splitlines()[3] == "From 16 November to 23 November, no one left a message on the Talanoa Hotline."
+    first = script.text().splitlines()[3]
+    assert first == "From 16 November to 23 November, no one left a message on the Talanoa Hotline."
     assert [s.key for s in script.sections] == ["intro", "outro"]
 
 
@@ -89,7 +90,8 @@ def test_cli_summary_json(tmp_path: Path, database_url: str, session: Session) -
     session.add(RadioClip(message_id=radio.id, status="approved", quote="The clinic in Ba has no nurse",
                           decided_at=now))
     session.commit()
-    result = CliRunner().invoke(main, ["radio", "summary", "--since", "7d", "--json"], env=cli_env(tmp_path, database_url))
+    env = cli_env(tmp_path, database_url)
+    result = CliRunner().invoke(main, ["radio", "summary", "--since", "7d", "--json"], env=env)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["total"] == 4 and data["previous_total"] == 1
@@ -97,9 +99,9 @@ def test_cli_summary_json(tmp_path: Path, database_url: str, session: Session) -
     assert {p["place"]: p["count"] for p in data["places"]} == {"nadi": 2, "suva": 1, "ba": 1}
     assert {a["agency"]: a["received"] for a in data["agencies"]}["water"] == 2
     assert [q["text"] for q in data["quotes"]] == ["The clinic in Ba has no nurse"]
-    nadi = CliRunner().invoke(main, ["radio", "summary", "--place", "nadi", "--json"], env=cli_env(tmp_path, database_url))
+    nadi = CliRunner().invoke(main, ["radio", "summary", "--place", "nadi", "--json"], env=env)
     assert json.loads(nadi.output)["total"] == 2
-    text = CliRunner().invoke(main, ["radio", "summary", "--lang", "fr"], env=cli_env(tmp_path, database_url))
+    text = CliRunner().invoke(main, ["radio", "summary", "--lang", "fr"], env=env)
     assert text.exit_code == 0 and "personne n'a laissé de message" in text.output
 
 

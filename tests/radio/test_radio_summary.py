@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,8 +15,6 @@ from ivr.radio.station import Station, UnknownChoice
 from ivr.radio.summary import Summary, store_summary
 
 from .conftest import NOW, WEEK, add_message
-
-import pytest
 
 BEFORE = WEEK.previous()
 
