@@ -59,9 +59,10 @@ def create_app(config: Config | None = None) -> Flask:
     from .radio.views import bp as radio_bp
 
     app.register_blueprint(radio_bp)  # the radio hosts' pages, the bulletins' audio and the podcast feed
-    from . import poll_pages, public, radio_board
+    from . import accountability_page, poll_pages, public, radio_board
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(accountability_page.bp)
     app.register_blueprint(radio_board.bp)
     app.register_blueprint(poll_pages.bp)
     app.register_blueprint(poll_pages.audio_bp)

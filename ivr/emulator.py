@@ -128,6 +128,7 @@ class CallLog:
     recordings: list[str] = field(default_factory=list)
     hung_up: bool = False
     dialled: list[str] = field(default_factory=list)
+    overrides: dict[str, str] = field(default_factory=dict)  # form fields of every request (outbound calls)
 
     def said(self) -> list[str]:
         return [h.text for h in self.heard if h.kind == "say"]
@@ -157,7 +158,8 @@ class Phone:
     def post(self, log: CallLog, url: str, extra: dict[str, str]) -> str:
         form = {"CallSid": log.call_sid, "AccountSid": self.media.account_sid, "From": self.from_number,
                 "To": self.to_number, "Caller": self.from_number, "Called": self.to_number,
-                "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01", **extra}
+                "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01", **log.overrides,
+                **extra}
         status, body = self.transport.post(url, form, self.sign(url, form))
         exchange = Exchange(url, form, status, body)
         log.exchanges.append(exchange)
@@ -171,6 +173,26 @@ class Phone:
         """Ring the hotline and follow its TwiML until it hangs up."""
         log = CallLog(call_sid=call_sid or "CA" + secrets.token_hex(16))
         body = self.post(log, f"{self.base_url}/voice/incoming", {"CallStatus": "ringing"})
+        self._follow(log, body, caller)
+        if self.status_callback:
+            self.post(log, f"{self.base_url}/voice/status",
+                      {"CallStatus": "completed", "CallDuration": str(5 + len(log.exchanges))})
+        return log
+
+    def answer(self, url: str, caller: Caller, call_sid: str) -> CallLog:
+        """Pick up a call the hotline placed: fetch its TwiML from `url` as Twilio does, and follow it.
+
+        Twilio's requests for a call placed through its REST API come From the hotline's number To
+        this phone, with Direction outbound-api. No status callback is sent: tests send their own.
+        """
+        log = CallLog(call_sid=call_sid, overrides={"From": self.to_number, "To": self.from_number,
+                                                    "Caller": self.to_number, "Called": self.from_number,
+                                                    "Direction": "outbound-api"})
+        self._follow(log, self.post(log, url, {"CallStatus": "in-progress"}), caller)
+        return log
+
+    def _follow(self, log: CallLog, body: str, caller: Caller) -> None:
+        """Run TwiML documents, making each request they lead to, until the call ends."""
         while True:
             if len(log.exchanges) >= MAX_REQUESTS:
                 raise CallError(f"more than {MAX_REQUESTS} webhooks in one call: the flow is looping")
@@ -178,10 +200,6 @@ class Phone:
             if nxt is None:
                 break
             body = nxt if isinstance(nxt, str) else self.post(log, nxt[0], nxt[1])
-        if self.status_callback:
-            self.post(log, f"{self.base_url}/voice/status",
-                      {"CallStatus": "completed", "CallDuration": str(5 + len(log.exchanges))})
-        return log
 
     def _run(self, log: CallLog, body: str, caller: Caller) -> tuple[str, dict[str, str]] | str | None:
         """Run one TwiML document: return the next request to make, TwiML already fetched, or None."""

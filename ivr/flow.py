@@ -152,6 +152,7 @@ class Keys:
     digits: str
     lookup: Lookup | None = None
     bulletin: Utterance | None = None  # for a play_bulletin key: the latest bulletin in the caller's language
+    callback: bool | None = None  # for a request_callback key: whether a callback can be promised now
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ class Context:
 
     offered: tuple[str, ...]
     operator: bool = False
+    callbacks: bool = False  # outbound calls are set up: main menu key 8 offers a callback
     poll: OpenPoll | None = None  # the keypad poll open right now, if any (ivr/polls.py)
 
 
@@ -249,6 +251,8 @@ def _node_prompts(node: Node, ctx: Context, language: str | None = None) -> tupl
     items: list[Utterance] = []
     for pid in ((node.prompt,) if node.prompt else ()) + node.prompts:
         items.append(Number(pid[1:]) if pid.startswith("$") else Prompt(pid))
+    if ctx.callbacks and any(o.action == "request_callback" for o in node.options.values()):
+        items.append(Prompt("callback_offer"))  # key 8 is named only where a callback can be placed
     poll = _poll_for(ctx, language)
     actions = {o.action for o in node.options.values()}
     if poll is not None and "open_poll" in actions:
@@ -293,6 +297,8 @@ def _keys(menus: Menus, node: Node, state: CallState, event: Keys, ctx: Context)
         return _poll_key(flow, node, state, option.go, option.action, int(digits), ctx)
     if option is None:
         return _retry(flow, node, state, ctx, "invalid_choice")
+    if option.action == "request_callback":
+        return _callback(flow, node, state, option.go, event.callback, ctx)
     if option.action == "play_bulletin":
         return _bulletin(flow, state, option.go, event.bulletin, ctx)
     return _option(flow, state, option.go, option.action, ctx)
@@ -318,6 +324,16 @@ def _poll_key(flow: Flow, node: Node, state: CallState, go: str, action: str | N
     if poll.voted:
         return enter(flow, state, back, ctx, before=(Prompt("poll_already_voted"),))
     return enter(flow, replace(state, poll_vote=key), go, ctx, effects=("vote_poll",))
+
+
+def _callback(flow: Flow, node: Node, state: CallState, go: str, allowed: bool | None, ctx: Context) -> Outcome:
+    """Key 8: promise a callback and hang up, or say why not and stay in the menus."""
+    if not ctx.callbacks:
+        return _retry(flow, node, state, ctx, "invalid_choice")  # not offered: a wrong key like any other
+    if not allowed:
+        # A hidden number, or today's callbacks for this phone used up: the caller keeps the menu.
+        return enter(flow, state, flow.returning_start, ctx, before=(Prompt("callback_unavailable"),))
+    return enter(flow, state, go, ctx, effects=("request_callback",))
 
 
 def _option(flow: Flow, state: CallState, go: str, action: str | None, ctx: Context) -> Outcome:

@@ -14,8 +14,22 @@ from flask import Blueprint, Response, abort, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
+from menus import Node
+
 from . import calls, polls
 from .flow import CallState, Context, Event, Keys, Outcome, Recorded, Start, next_step, valid_digits
+from .models import utcnow
+from .models.delivery import Delivery
+from .outbound_calls import (
+    PLACE_CALL_JOB,
+    callback_allowed,
+    callbacks_offered,
+    caller_number,
+    keep_number_for_consent,
+    missed_call,
+    place_call_job_id,
+    request_callback,
+)
 from .pipeline import INGEST_JOB
 from .services import Services, services
 from .signature import is_signed
@@ -72,7 +86,8 @@ def _context(svc: Services, session: Session | None = None, call: calls.Call | N
         poll = polls.offer_for(session, call.caller.number_hash if call.caller else None,
                                svc.config.public_base_url + "/polls/{poll}/{lang}.wav?v={v}",
                                {code: lang.twilio_voice for code, lang in svc.menus.languages.items()})
-    return Context(offered=svc.offered_languages(), operator=bool(svc.config.operator_number), poll=poll)
+    return Context(offered=svc.offered_languages(), operator=bool(svc.config.operator_number),
+                   callbacks=callbacks_offered(svc.config), poll=poll)
 
 
 def _call_sid() -> str | None:
@@ -103,15 +118,31 @@ def _apply_effects(svc: Services, session: Session, call: calls.Call, outcome: O
             call.caller.language = state.language
         elif effect == "keep_message":
             message = calls.keep_message(session, call, state)
+            # Only with consent 1 or 3, and only encrypted: the agency may ring back with the answer.
+            keep_number_for_consent(session, svc.config, call.caller, caller_number(request.form), state.consent,
+                                    now=utcnow())
             state = CallState.from_dict({**state.to_dict(), "reference": message.reference})
             session.commit()  # store first: the message exists before any job is queued
             svc.queue.enqueue(INGEST_JOB, message.id, job_id=f"ingest-{state.recording_sid}")
+        elif effect == "request_callback":
+            _queue_callback(svc, session, request_callback(session, svc.config, call.caller,
+                                                           caller_number(request.form), reason="key-8",
+                                                           language=state.language, now=utcnow()))
         elif effect == "discard_recording":
             calls.discard_recording(session, _previous_recording(call))
         elif effect == "vote_poll" and state.poll_id is not None and state.poll_vote is not None:
             polls.record_vote(session, state.poll_id, call.caller.number_hash if call.caller else None,
                               state.poll_vote, state.language or svc.default_language())
     return state
+
+
+def _queue_callback(svc: Services, session: Session, delivery: Delivery | None) -> None:
+    """Queue the first try of a callback the caller asked for, once it is stored."""
+    if delivery is None:
+        return
+    delivery_id = delivery.id
+    session.commit()  # store first: the callback exists before its job is queued
+    svc.queue.enqueue(PLACE_CALL_JOB, delivery_id, 1, job_id=place_call_job_id(delivery_id, 1))
 
 
 def _previous_recording(call: calls.Call) -> str | None:
@@ -164,8 +195,16 @@ def step() -> Response:
         if option is not None and option.action == "play_bulletin":
             bulletin = calls.latest_bulletin(session, state.language or svc.default_language(),
                                              svc.config.public_base_url)
+        callback = None
+        if current is not None and node == state.node and _asks_callback(current, digits):
+            callback = callback_allowed(session, svc.config, call.caller, utcnow())
         return _respond(svc, session, call, state,
-                        Keys(node=node, digits=digits, lookup=lookup, bulletin=bulletin))
+                        Keys(node=node, digits=digits, lookup=lookup, callback=callback, bulletin=bulletin))
+
+
+def _asks_callback(node: Node, digits: str) -> bool:
+    option = node.options.get(digits)
+    return option is not None and option.action == "request_callback"
 
 
 @bp.post("/recorded")
@@ -219,9 +258,14 @@ def call_status() -> Response:
         abort(400, description="CallSid and a known CallStatus are required")
     with svc.db.session() as session:
         call = calls.find_call(session, sid)
+        # Rang and hung up before we answered (a "missed call"): the hotline rings them back, free.
+        _queue_callback(svc, session, missed_call(session, svc.config, call, request.form, now=utcnow()))
         if call is None:
             return empty_twiml()
         message = calls.end_call(session, call, status, _int(request.form.get("CallDuration")))
+        if message is not None:
+            keep_number_for_consent(session, svc.config, call.caller, caller_number(request.form), message.consent,
+                                    now=utcnow())
         rec_sid = calls.load_state(call).recording_sid
         message_id = message.id if message is not None else None
     if message_id is not None:

@@ -19,6 +19,7 @@ ACTIONS = (
     "discard_recording",
     "play_recording",
     "play_bulletin",  # main menu key 3: the latest published radio bulletin in the caller's language
+    "request_callback",  # main menu key 8: the hotline calls the caller back (free for them)
     "open_poll",  # main menu key 4: the open keypad poll (offered only while one is open)
     "vote",  # a key at the poll node: one vote for that option
 )
@@ -39,6 +40,11 @@ SYSTEM_PROMPTS = (
     "technical_problem",
     "bulletin_intro",
     "no_announcements",
+    "callback_offer",
+    "callback_unavailable",
+    "callback_greeting",
+    "outbound_greeting",
+    "outbound_menu",
     "poll_offer",
     "poll_needs_number",
     "poll_already_voted",

@@ -107,7 +107,8 @@ class FakeTwilio:
             self.posts.append(CallPost(path, form, authorised, status, sid))
         _send(handler, status, body)
 
-    def _decide(self, path: str, form: dict[str, list[str]], authorised: bool) -> tuple[int, dict[str, Any], str | None]:
+    def _decide(self, path: str, form: dict[str, list[str]],
+                authorised: bool) -> tuple[int, dict[str, Any], str | None]:
         if path != f"/2010-04-01/Accounts/{self.account_sid}/Calls.json":
             if not authorised:
                 return 401, _error(20003, "Authenticate", 401), None

@@ -152,3 +152,15 @@ def test_board_needs_a_radio_login(app: Flask, config: Config) -> None:
     add_user(config, "official@water.example", "official", agency="water")
     login(client, "official@water.example")
     assert client.get("/radio/board/").status_code == 403
+
+
+def test_board_page_escapes_caller_text_and_hides_references(app: Flask, config: Config) -> None:
+    ids = add_messages(config, 1, transcript="<script>alert(1)</script> the tap is dry")
+    client = host(app, config)
+    page = client.get("/radio/board/").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; the tap is dry" in page
+    assert "<script>alert(1)" not in page
+    assert f'id="message-{ids[0]}"' in page
+    with services(app).db.session() as session:
+        from ivr.models import Message
+        assert session.get(Message, ids[0]).reference not in page  # type: ignore[union-attr]
