@@ -8,8 +8,10 @@ here reads a message's text, reference, caller or recording: the queries only co
 from __future__ import annotations
 
 import json
+import threading
+import time
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from menus.agencies import load_agencies
 
@@ -21,6 +23,8 @@ bp = Blueprint("public", __name__, url_prefix="/public")
 MAX_DAYS = 3650
 PERIODS = (30, 90, 365)
 CACHE_SECONDS = 300
+MEMO_SECONDS = 60.0
+_cache_lock = threading.Lock()
 # The public page runs no script and embeds nothing: it cannot leak anything to a third party.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
@@ -35,11 +39,23 @@ def parse_days(raw: str | None) -> int | None:
 
 
 def figures_for_request() -> tuple[PublicFigures, int | None]:
+    """Return the figures for ?days=, computed at most once a minute per period and process.
+
+    Over a million messages they take seconds of database time (benchmarks/accountability.py), and
+    the public page is the one page anyone may ask for as often as they like.
+    """
     svc = services()
     days = parse_days(request.args.get("days"))
+    cache: dict[int | None, tuple[float, PublicFigures]] = current_app.extensions.setdefault("public_figures", {})
+    with _cache_lock:
+        hit = cache.get(days)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1], days
     agencies = load_agencies(svc.config.agencies_path, svc.menus)
     with svc.db.session() as session:
         figures = public_figures(session, agencies, svc.menus, days=days, due_days=svc.config.answer_due_days)
+    with _cache_lock:
+        cache[days] = (time.monotonic() + MEMO_SECONDS, figures)
     return figures, days
 
 
