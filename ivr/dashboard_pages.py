@@ -52,6 +52,7 @@ class NavLink:
 NAV = (("dashboard.inbox", "Inbox", ("official",)),
        ("radio.index", "Radio", ("radio",)),
        ("board.index", "Live board", ("radio",)),
+       ("polls.index", "Polls", ("radio",)),
        ("accountability.admin_page", "Accountability", ("admin",)),
        ("dashboard.audit", "Audit log", ("admin",)),
        ("operator.languages", "Prompts", ("admin",)))

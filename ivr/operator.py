@@ -17,6 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from menus import Language
 
+from .auth import current_user
 from .csrf import check_csrf, csrf_token, rotate_csrf_token
 from .prompt_audio import MISSING, PromptFile
 from .prompt_recordings import ACCEPTED, MAX_SECONDS, RecordingRejected, store_recording
@@ -52,14 +53,23 @@ def _fingerprint(svc: Services) -> str:
 
 
 def _logged_in(svc: Services) -> bool:
-    return hmac.compare_digest(str(session.get(SESSION_KEY, "")), _fingerprint(svc))
+    if _admin():
+        return True
+    return bool(svc.config.operator_token) and hmac.compare_digest(str(session.get(SESSION_KEY, "")),
+                                                                   _fingerprint(svc))
+
+
+def _admin() -> bool:
+    """Return whether a dashboard admin is logged in (an admin account opens this page too)."""
+    user = current_user()
+    return user is not None and user.role == "admin"
 
 
 @bp.before_request
 def guard() -> Response | None:
     """Hide the page when it is off, check CSRF on every POST, and send strangers to the login form."""
     svc = services()
-    if not svc.config.operator_token:
+    if not svc.config.operator_token and not _admin():
         abort(404)
     if request.endpoint == "operator.upload":
         request.max_content_length = svc.config.prompt_upload_max_bytes + FORM_OVERHEAD
