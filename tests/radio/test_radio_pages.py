@@ -1,0 +1,73 @@
+"""The hosts' week and script pages, and summaries made on a schedule by the worker."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+from flask import Flask
+from sqlalchemy import select
+
+from ivr.cli import main
+from ivr.config import Config
+from ivr.db import database_for
+from ivr.models import utcnow
+from ivr.models.radio import RadioSummary
+from ivr.radio.moderation import approve
+from ivr.radio.period import last_complete_week
+from ivr.radio.schedule import enqueue_due_summaries
+from ivr.services import services
+from tests.conftest import finish_jobs
+
+from .conftest import add_message, host_client
+from .test_radio_script import cli_env
+
+SHOUT = "The <b>drain</b> & the road in Nadi flood <script>alert(1)</script> every week"
+
+
+def test_week_and_script_pages(radio_app: Flask, radio_config: Config) -> None:
+    with database_for(radio_config.database_url).session() as s:
+        for hours in (3, 20, 40):
+            add_message(s, at=utcnow() - timedelta(hours=hours), topic="roads", place="nadi", agency="roads")
+        m = add_message(s, at=utcnow() - timedelta(hours=1), consent="radio", topic="roads", place="nadi",
+                        transcript=SHOUT)
+        approve(s, m.id, None)
+    host = host_client(radio_app, radio_config)
+    week = host.get("/radio/")
+    html = week.get_data(as_text=True)
+    assert week.status_code == 200 and '<strong id="total">4</strong>' in html
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    script = host.get("/radio/script?in=fr")
+    page = script.get_data(as_text=True)
+    assert script.status_code == 200 and 'lang="fr"' in page and "les appelants ont laissé 4 messages" in page
+    assert "<b>drain</b>" not in page and "&lt;b&gt;drain&lt;/b&gt;" in page
+    assert "default-src 'none'" in script.headers["Content-Security-Policy"]
+    text = host.get("/radio/script.txt")
+    assert text.mimetype == "text/plain" and f"said: “{SHOUT}”" in text.get_data(as_text=True)
+
+
+def test_scheduler_stores_last_weeks_summaries_once(radio_app: Flask, radio_config: Config) -> None:
+    week = last_complete_week(utcnow())
+    with database_for(radio_config.database_url).session() as s:
+        add_message(s, at=week.start + timedelta(days=1), language="fr", topic="water")
+        add_message(s, at=week.start + timedelta(days=2), topic="roads")
+    svc = services(radio_app)
+    with svc.db.session() as s:
+        queued = enqueue_due_summaries(svc.queue, s, svc.menus.languages, utcnow())
+    assert len(queued) == 5  # all languages together, then each of the four
+    finish_jobs(radio_app)
+    with svc.db.session() as s:
+        rows = {r.language: json.loads(r.body) for r in s.scalars(select(RadioSummary))}
+        assert set(rows) == {"", "en", "fr", "hi", "fj"}
+        assert (rows[""]["total"], rows["fr"]["total"], rows["hi"]["total"]) == (2, 1, 0)
+        assert enqueue_due_summaries(svc.queue, s, svc.menus.languages, utcnow()) == []
+
+
+def test_scheduler_command_once(tmp_path: Path, database_url: str) -> None:
+    result = CliRunner().invoke(main, ["scheduler", "--once"], env=cli_env(tmp_path, database_url))
+    assert result.exit_code == 0, result.output
+    assert "5 summary job(s) enqueued" in result.output
+    with database_for(database_url).session() as s:
+        assert len(s.scalars(select(RadioSummary)).all()) == 5
