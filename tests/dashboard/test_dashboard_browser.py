@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import soundfile
 from flask import Flask
 from playwright.sync_api import sync_playwright
 from sqlalchemy import select
@@ -105,3 +106,41 @@ def test_official_listens_answers_by_upload_and_the_caller_hears_it(served: tupl
         log = phone.call(Script(["2", f"{reference}#", None, None, None]))
         plays = [h.text for h in log.heard if h.kind == "play"]
         assert f"{base}/answers/{answer.id}/audio" in plays
+
+
+def test_official_records_an_answer_in_the_browser(served: tuple[str, Flask]) -> None:
+    base, app = served
+    config = services(app).config
+    add_user(config, "official@example.org", "official", "water")
+    with services(app).db.session() as db:
+        message = Message(reference="R1234567", language="en", topic="water", place="ba", consent="none",
+                          agency="water", routing_reason="topic=water → water")
+        db.add(message)
+        db.flush()
+        ident = message.id
+    with sync_playwright() as pw:
+        # Chromium's fake microphone (a beeping tone) stands in for the official's voice.
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            *CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"])
+        try:
+            context = browser.new_context()
+            context.grant_permissions(["microphone"], origin=base)
+            page = context.new_page()
+            page.goto(f"{base}/login?next=/dashboard/messages/{ident}")
+            page.fill("#email", "official@example.org")
+            page.fill("#password", PASSWORD)
+            page.click("main button[type=submit]")
+            page.wait_for_url(f"{base}/dashboard/messages/{ident}")
+            page.click("#record-start")
+            page.wait_for_selector("#record-state:has-text('Recording')")
+            page.wait_for_timeout(1500)
+            page.click("#record-stop")
+            page.wait_for_selector("#status[data-status=answered]", timeout=20000)
+            assert page.locator(".answer audio").count() == 1
+        finally:
+            browser.close()
+    with services(app).db.session() as db:
+        answer = db.scalars(select(Answer).where(Answer.message_id == ident)).one()
+        assert answer.source == "browser" and answer.audio_path
+        info = soundfile.info(str(config.data_dir / "answers" / answer.audio_path))
+        assert (info.samplerate, info.channels) == (8000, 1) and 0.8 < info.duration < 3.0
