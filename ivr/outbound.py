@@ -63,7 +63,9 @@ def outbound() -> Response:
         if delivery is None:
             return twiml(render_error(svc.prompts, svc.default_language()))
         facts = _facts(svc, session, delivery, attempt)
-        _bind_call(svc, session, delivery, attempt, sid, facts.language)
+        # Only a language the caller chose carries into the menus; else they get the language menu.
+        remembered = delivery.language if delivery.language in svc.offered_languages() else None
+        _bind_call(session, delivery, attempt, sid, remembered)
     step = outbound_step(facts, request.args.get("step", ""), digits, _arg_int("tries") or 0)
     return twiml(render_outbound(step, facts, svc.prompts, svc.config.public_base_url))
 
@@ -86,8 +88,7 @@ def _facts(svc: Services, session: Session, delivery: Delivery, attempt: int) ->
                         reference=message.reference if message else None, answer=heard)
 
 
-def _bind_call(svc: Services, session: Session, delivery: Delivery, attempt: int, sid: str,
-               language: str) -> None:
+def _bind_call(session: Session, delivery: Delivery, attempt: int, sid: str, language: str | None) -> None:
     """Mark the try as picked up and give the call a row, so the incoming menus can take it over."""
     row = session.scalar(select(CallAttempt).where(CallAttempt.delivery_id == delivery.id,
                                                          CallAttempt.number == attempt))
