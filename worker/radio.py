@@ -6,12 +6,14 @@ Both take plain values or ids, are enqueued by name (ivr.radio.schedule) and are
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from ivr.models import utcnow
 from ivr.radio.bulletin import build_bulletin as build
-from ivr.radio.period import Period
+from ivr.radio.period import Period, last
 from ivr.radio.station import Station
 from ivr.radio.summary import store_summary
+from ivr.radio.themes import redact_new_transcripts
 from ivr.runtime import current_config, current_db
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,19 @@ def summarise_period(start: str, end: str, language: str = "") -> int:
         session.flush()
         log.info("radio summary %s stored for %s (%s)", row.id, period.key(), language or "all languages")
         return row.id
+
+
+def redact_recent(days: int = 15) -> int:
+    """Redact (once) every transcript of the last `days` days not yet redacted; return how many.
+
+    Idempotent: a transcript already redacted is skipped. The scheduler queues this every few
+    minutes, so a summary or a host's page rarely has a transcript left to redact itself.
+    """
+    with current_db().session() as session:
+        count = redact_new_transcripts(session, last(timedelta(days=days), utcnow()))
+    if count:
+        log.info("radio: %d new transcript(s) redacted", count)
+    return count
 
 
 def build_bulletin(bulletin_id: int) -> str:

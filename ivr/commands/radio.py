@@ -14,7 +14,7 @@ from ..config import Config
 from ..db import database_for
 from ..models import utcnow
 from ..radio.period import last, last_complete_week, parse_since
-from ..radio.schedule import enqueue_due_summaries
+from ..radio.schedule import enqueue_due_summaries, enqueue_redaction
 from ..radio.script import write_script
 from ..radio.station import Station, UnknownChoice
 
@@ -82,6 +82,8 @@ def radio_summary(since: str, last_week: bool, place: str | None, language: str 
 def scheduler(every: float, once: bool) -> None:
     """Enqueue the radio summaries that are due (last week's, per language), then keep doing so.
 
+    Each round also queues the redaction of new transcripts, so the hosts' pages find them ready.
+
     Safe to run beside any number of workers and to restart at any time: each summary job has a
     deterministic id per period and language, and storing a summary is idempotent.
     """
@@ -97,6 +99,7 @@ def scheduler(every: float, once: bool) -> None:
     while True:
         with db.session() as session:
             queued = enqueue_due_summaries(queue, session, languages, utcnow())
+        enqueue_redaction(queue, utcnow())
         log.info("scheduler: %d summary job(s) enqueued", len(queued))
         click.echo(f"scheduler: {len(queued)} summary job(s) enqueued" + (": " + ", ".join(queued) if queued else ""))
         if once:

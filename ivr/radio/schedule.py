@@ -19,6 +19,8 @@ from .period import Period, last_complete_week
 
 SUMMARY_JOB = "worker.radio.summarise_period"
 BULLETIN_JOB = "worker.radio.build_bulletin"
+REDACT_JOB = "worker.radio.redact_recent"
+REDACT_DAYS = 15  # this week and the one before: what a summary compares
 
 
 def summary_job_id(period: Period, language: str) -> str:
@@ -47,3 +49,13 @@ def enqueue_due_summaries(queue: JobQueue, session: Session, languages: Iterable
         if queue.enqueue(SUMMARY_JOB, period.start.isoformat(), period.end.isoformat(), language, job_id=job_id):
             queued.append(job_id)
     return queued
+
+
+def enqueue_redaction(queue: JobQueue, now: datetime) -> str:
+    """Enqueue the redaction of new transcripts, so the hosts' pages find them redacted already.
+
+    One job id per minute: a scheduler restarted within the minute does not queue it twice.
+    """
+    job_id = f"radio-redact-{now:%Y%m%dT%H%M}"
+    queue.enqueue(REDACT_JOB, REDACT_DAYS, job_id=job_id)
+    return job_id

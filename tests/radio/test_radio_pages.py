@@ -14,10 +14,10 @@ from ivr.cli import main
 from ivr.config import Config
 from ivr.db import database_for
 from ivr.models import utcnow
-from ivr.models.radio import RadioSummary
+from ivr.models.radio import RadioSummary, RedactedTranscript
 from ivr.radio.moderation import approve
 from ivr.radio.period import last_complete_week
-from ivr.radio.schedule import enqueue_due_summaries
+from ivr.radio.schedule import enqueue_due_summaries, enqueue_redaction
 from ivr.services import services
 from tests.conftest import finish_jobs
 
@@ -71,3 +71,16 @@ def test_scheduler_command_once(tmp_path: Path, database_url: str) -> None:
     assert "5 summary job(s) enqueued" in result.output
     with database_for(database_url).session() as s:
         assert len(s.scalars(select(RadioSummary)).all()) == 5
+
+
+def test_redaction_job_keeps_new_transcripts_redacted(radio_app: Flask, radio_config: Config) -> None:
+    with database_for(radio_config.database_url).session() as s:
+        recent = add_message(s, at=utcnow() - timedelta(days=2), transcript="Call me on 9234567 about the pipe")
+        add_message(s, at=utcnow() - timedelta(days=40), transcript="An old message")
+    svc = services(radio_app)
+    enqueue_redaction(svc.queue, utcnow())
+    finish_jobs(radio_app)
+    with svc.db.session() as s:
+        kept = s.scalars(select(RedactedTranscript)).all()
+        assert [(k.message_id, k.text, k.removed) for k in kept] == [
+            (recent.id, "Call me on [phone] about the pipe", 1)]
