@@ -67,6 +67,11 @@ def write_script(summary: Summary, lang: RadioLanguage, menus: Menus, *, title: 
         if agencies.lines:
             sections.append(agencies)
         sections.append(_themes(summary, lang, names))
+    polls = tuple(lang.say("poll_line", question=p.question, results=", ".join(
+        lang.say("poll_option", label=label, votes=votes) for _, label, votes in p.options))
+        for p in summary.polls if p.votes)
+    if polls:
+        sections.append(Section("polls", lang.say("polls_intro"), polls))
     quotes = summary.quotes[:MAX_QUOTES]
     if quotes:
         sections.append(Section("quotes", lang.say("quotes_intro"), tuple(

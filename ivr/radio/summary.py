@@ -21,7 +21,8 @@ from menus.agencies import Agencies
 
 from ..accountability import AgencyFigures, agency_figures
 from ..models import Message, utcnow
-from ..models.radio import RadioClip, RadioSummary
+from ..models.radio import RadioClip, RadioPoll, RadioSummary
+from ..polls import poll_results
 from .period import Period
 from .themes import LanguageThemes, Theme, message_filter, period_themes, redact_new_transcripts
 
@@ -54,6 +55,19 @@ class Quote:
 
 
 @dataclass(frozen=True)
+class PollResult:
+    """A keypad poll opened in the period: the host's question and labels, and the votes per key."""
+
+    poll_id: int
+    question: str
+    options: tuple[tuple[int, str, int], ...]  # (key, label, votes)
+
+    @property
+    def votes(self) -> int:
+        return sum(v for _, _, v in self.options)
+
+
+@dataclass(frozen=True)
 class Summary:
     """A period's summary, frozen; `to_json` and `from_json` round-trip it."""
 
@@ -69,6 +83,7 @@ class Summary:
     agencies: tuple[AgencyFigures, ...]
     quotes: tuple[Quote, ...]
     generated_at: datetime
+    polls: tuple[PollResult, ...] = ()
 
     @property
     def change(self) -> int:
@@ -86,6 +101,9 @@ class Summary:
                         "words": [{"word": w.word, "messages": w.messages} for w in t.words]} for t in self.themes],
             "agencies": [asdict(a) for a in self.agencies],
             "quotes": [asdict(q) for q in self.quotes],
+            "polls": [{"poll_id": p.poll_id, "question": p.question,
+                       "options": [{"key": k, "label": label, "votes": v} for k, label, v in p.options]}
+                      for p in self.polls],
             "generated_at": _iso(self.generated_at),
         }
 
@@ -104,6 +122,9 @@ class Summary:
             agencies=tuple(AgencyFigures(**a) for a in data["agencies"]),
             quotes=tuple(Quote(**q) for q in data["quotes"]),
             generated_at=_parse(data["generated_at"]),
+            polls=tuple(PollResult(p["poll_id"], p["question"],
+                                   tuple((o["key"], o["label"], o["votes"]) for o in p["options"]))
+                        for p in data.get("polls", ())),
         )
 
 
@@ -130,7 +151,16 @@ def summarise(session: Session, agencies: Agencies, period: Period, *, place: st
                                       language=language, due_days=due_days, now=now or utcnow())),
         quotes=approved_quotes(session, period, place=place, language=language),
         generated_at=now or utcnow(),
+        polls=period_polls(session, period),
     )
+
+
+def period_polls(session: Session, period: Period) -> tuple[PollResult, ...]:
+    """Return the results of the keypad polls opened in the period (station-wide: polls ask everyone)."""
+    polls = session.scalars(select(RadioPoll).where(RadioPoll.opened_at >= period.start,
+                                                    RadioPoll.opened_at < period.end)
+                            .order_by(RadioPoll.opened_at)).all()
+    return tuple(PollResult(p.id, p.question, tuple(poll_results(session, p.id))) for p in polls)
 
 
 def _counts(session: Session, column: InstrumentedAttribute[str | None], period: Period, place: str | None,

@@ -57,8 +57,10 @@ def test_host_builds_and_publishes_and_callers_hear_it(radio_app: Flask, radio_c
     assert f'id="bulletin-{bulletin_id}" data-status="ready"' in page
     assert host.post(f"/radio/bulletins/{bulletin_id}/publish", data={"csrf_token": token}).status_code == 302
 
-    feed = feedparser.parse(public.get("/radio/feed.xml").data)
+    xml = public.get("/radio/feed.xml").data
+    feed = feedparser.parse(xml)
     assert not feed.bozo and len(feed.entries) == 1
+    assert b"Ana" not in xml and QUOTE.encode() in xml  # the approved quote only, never the name
     enclosure = feed.entries[0].enclosures[0]
     assert enclosure.href == f"{BASE_URL}/radio/bulletins/{bulletin_id}.mp3"
     assert enclosure.type == "audio/mpeg" and int(enclosure.length) == size

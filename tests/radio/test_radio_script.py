@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ivr.cli import main
 from ivr.models import utcnow
-from ivr.models.radio import RadioClip
+from ivr.models.radio import RadioClip, RadioPoll, RadioPollVote
 from ivr.radio.phrases import load_radio_languages
 from ivr.radio.script import write_script
 from ivr.radio.station import Station
@@ -111,3 +111,21 @@ def test_cli_summary_refuses_bad_input(tmp_path: Path, database_url: str) -> Non
     assert bad_since.exit_code == 2 and "write a number and h, d or w" in bad_since.output
     bad_place = CliRunner().invoke(main, ["radio", "summary", "--place", "atlantis"], env=env)
     assert bad_place.exit_code == 2 and "unknown place 'atlantis'" in bad_place.output
+
+
+def test_poll_results_are_read_out(station: Station, session: Session) -> None:
+    poll = RadioPoll(question="Should the market open on Sundays?", options=json.dumps(["yes", "no"]),
+                     opened_at=WEEK.start + timedelta(days=2), status="closed")
+    earlier = RadioPoll(question="Last month's question", options=json.dumps(["a", "b"]),
+                        opened_at=WEEK.start - timedelta(days=20), status="closed")
+    session.add_all([poll, earlier])
+    session.flush()
+    for i, key in enumerate((1, 1, 2)):
+        session.add(RadioPollVote(poll_id=poll.id, voter_hash=f"{i:064d}", option=key, language="en"))
+    session.flush()
+    summary = station.summarise(session, WEEK, now=NOW)
+    assert [(p.question, p.options) for p in summary.polls] == [
+        ("Should the market open on Sundays?", ((1, "yes", 2), (2, "no", 1)))]
+    assert summary.to_json()["polls"][0]["options"][0] == {"key": 1, "label": "yes", "votes": 2}
+    text = write_script(summary, station.languages["en"], station.menus).text()
+    assert "Should the market open on Sundays? yes: 2, no: 1." in text and "Last month" not in text
