@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 
 from .auth import ENDED_MESSAGES, LoginRefused, authenticate, current_user, log_in, log_out, safe_next
 from .csrf import check_csrf
@@ -18,12 +18,13 @@ log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 bp.after_request(secure_page)
 
-HOME = {"official": "dashboard.inbox", "admin": "dashboard.inbox", "radio": "dashboard.home"}
+HOME = {"official": "dashboard.inbox", "admin": "dashboard.inbox", "radio": "radio.index"}
 
 
 def home_for(role: str) -> str:
-    """Return the first page a user of this role sees after logging in."""
-    return url_for(HOME.get(role, "dashboard.home"))
+    """Return the first page a user of this role sees after logging in (the list of pages if it is missing)."""
+    endpoint = HOME.get(role, "dashboard.home")
+    return url_for(endpoint if endpoint in current_app.view_functions else "dashboard.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

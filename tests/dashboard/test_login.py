@@ -192,3 +192,12 @@ def test_radio_host_may_not_open_the_inbox(dash: Dash) -> None:
     client = dash.client("radio@example.org")
     assert client.get("/dashboard/").status_code == 403
     assert client.get("/dashboard/home").status_code == 200
+
+
+def test_radio_host_lands_on_the_radio_page(dash: Dash) -> None:
+    from tests.accounts_helpers import add_user
+
+    add_user(dash.config, "host@example.org", "radio")
+    resp = login(dash.app.test_client(), "host@example.org")
+    expected = "/radio/" if "radio.index" in dash.app.view_functions else "/dashboard/home"
+    assert resp.status_code == 302 and resp.headers["Location"] == expected
