@@ -23,8 +23,7 @@ from sqlalchemy.orm import Session
 from recordings.errors import StoreError
 from recordings.store import LocalStore
 from speech.telephone_audio import Pcm, UndecodableAudio, decode
-from speech.tts import render
-from speech.tts_errors import TTSError
+from speech.tts import PromptText, render_many
 
 from ..config import Config
 from ..models import Message, Recording, utcnow
@@ -44,6 +43,10 @@ MIN_CLIP_SECONDS = 0.1
 
 class BulletinError(Exception):
     """A host's request about a bulletin cannot be done; the message says why."""
+
+
+class SpeechFailed(Exception):
+    """No text-to-speech voice could speak a sentence of the script; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def build_bulletin(session: Session, station: Station, config: Config, bulletin_
     bulletin.script = script.text()
     try:
         parts, skipped = spoken_parts(script, clips, config)
-    except TTSError as exc:
+    except SpeechFailed as exc:
         bulletin.status, bulletin.error = FAILED, f"the script could not be spoken in {bulletin.language}: {exc}"
         log.warning("bulletin %s failed: no voice spoke it (%s)", bulletin_id, type(exc).__name__)
         return FAILED
@@ -138,28 +141,29 @@ def find_clips(session: Session, config: Config, quotes: tuple[Quote, ...]) -> d
 
 
 def spoken_parts(script: Script, clips: dict[int, Clip], config: Config) -> tuple[list[Pcm], list[dict[str, object]]]:
-    """Speak each sentence of the script, playing approved clips in place of their quotes."""
-    lang = script.language
-    parts: list[Pcm] = [_speak(script.title, lang, config)]
+    """Speak each sentence of the script, playing approved clips in place of their quotes.
+
+    Every sentence is rendered in one batch, so an engine that cannot be reached (gTTS offline) is
+    tried once, not once per sentence. Raises SpeechFailed naming the first sentence no voice spoke.
+    """
+    plan: list[str | Pcm] = [script.title]
     skipped: list[dict[str, object]] = []
     quote_lines = dict(zip((q.clip_id for q in script.quotes), _quote_lines(script), strict=False))
     for section in script.sections:
         if section.heading:
-            parts.append(_speak(section.heading, lang, config))
+            plan.append(section.heading)
         if section.key != "quotes":
-            parts.extend(_speak(line, lang, config) for line in section.lines)
+            plan.extend(section.lines)
             continue
         for quote in script.quotes:
             clip = clips.get(quote.clip_id)
             audio, problem = _clip_audio(clip) if clip is not None else (None, None)
             if problem is not None:
                 skipped.append({"clip": quote.clip_id, "reason": problem})
-            if audio is not None:
-                parts.append(_speak(script.clip_intros[quote.clip_id], lang, config))
-                parts.append(audio)
-            else:
-                parts.append(_speak(quote_lines[quote.clip_id], lang, config))
-    return parts, skipped
+            plan.extend((script.clip_intros[quote.clip_id], audio) if audio is not None
+                        else (quote_lines[quote.clip_id],))
+    spoken = _speak_all([p for p in plan if isinstance(p, str)], script.language, config)
+    return [spoken[p] if isinstance(p, str) else p for p in plan], skipped
 
 
 def _quote_lines(script: Script) -> tuple[str, ...]:
@@ -180,9 +184,14 @@ def _clip_audio(clip: Clip) -> tuple[Pcm | None, str | None]:
     return pcm, None
 
 
-def _speak(text: str, language: str, config: Config) -> Pcm:
-    rendered = render(text, language, cache_dir=speech_cache(config), voices=synthesis_voices(config))
-    return decode(rendered.path)
+def _speak_all(texts: list[str], language: str, config: Config) -> dict[str, Pcm]:
+    """Render every sentence (cached by text, language and voice) and decode each once."""
+    outcomes = render_many([PromptText(text, language) for text in dict.fromkeys(texts)],
+                           cache_dir=speech_cache(config), voices=synthesis_voices(config))
+    failed = next((o for o in outcomes if o.status == "failed"), None)
+    if failed is not None:
+        raise SpeechFailed(failed.reason or "no voice spoke it")
+    return {o.item.text: decode(o.prompt.path) for o in outcomes if o.prompt is not None}
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

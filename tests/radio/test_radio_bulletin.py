@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 from datetime import timedelta
+from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile
+import soxr
 from sqlalchemy.orm import Session
 
 from ivr.config import Config
@@ -25,6 +29,8 @@ from ivr.radio.bulletin import (
 from ivr.radio.moderation import approve
 from ivr.radio.period import last
 from ivr.radio.station import Station
+from tests.conftest import make_config
+from tests.tts.conftest import serve
 
 from .conftest import add_message, store_recording
 
@@ -88,3 +94,28 @@ def test_unknown_language_is_refused(station: Station, session: Session) -> None
     with pytest.raises(BulletinError, match="no radio phrases for language 'xx'"):
         request_bulletin(session, station, last(WEEK_SPAN, utcnow()), language="xx")
     assert session.query(RadioBulletin).count() == 0
+
+
+def test_bulletin_spoken_by_gtts_when_it_answers(tmp_path: Path, database_url: str, session: Session) -> None:
+    """Google's TTS endpoint, answered by a local server speaking its protocol, speaks every sentence."""
+    with serve(_speech_mp3()) as google:
+        config = make_config(tmp_path, database_url, gtts_enabled=True, gtts_base_url=google.base_url,
+                             gtts_timeout_seconds=5.0)
+        station = Station.for_config(config)
+        add_message(session, at=utcnow() - timedelta(days=1), topic="roads", place="nadi")
+        bulletin = request_bulletin(session, station, last(WEEK_SPAN, utcnow()), language="en")
+        assert build_bulletin(session, station, config, bulletin.id) == READY
+        asked = google.texts()
+    sentences = [line for line in bulletin.script.splitlines() if line and not set(line) <= {"="}]
+    heard = " ".join(asked)  # gTTS asks long sentences in pieces, split at punctuation
+    assert sentences and all(s.split(",")[0].rstrip(".") in heard for s in sentences)
+
+
+def _speech_mp3() -> bytes:
+    wav = subprocess.run(["espeak-ng", "-v", "en", "--stdout", "Welcome to Talanoa."], capture_output=True,
+                         check=True).stdout
+    samples, rate = soundfile.read(io.BytesIO(wav), dtype="float32")
+    out = io.BytesIO()
+    soundfile.write(out, np.asarray(soxr.resample(samples, rate, 24000), dtype=np.float32), 24000, format="MP3",
+                    subtype="MPEG_LAYER_III")
+    return out.getvalue()
