@@ -521,7 +521,7 @@ def warm_up(ours: Server, bare: Server, media: MediaHost, menus: Menus, wavs: li
 
 
 def run(levels: list[int], calls: int, timeout: float, drain_limit: float,
-        progress: Callable[[str], None]) -> dict[str, Any]:
+        progress: Callable[[str], None], build_prompts: bool = True) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     menus = load_menus(ROOT / "menus")
     wavs = load_wavs()
@@ -533,8 +533,15 @@ def run(levels: list[int], calls: int, timeout: float, drain_limit: float,
         forget_databases()
         try:
             port = free_port()
-            ours = start_gunicorn("ours", "ivr:create_app()", server_env(data_dir, port, media.account_sid), port,
-                                  Path(tmp))
+            env = server_env(data_dir, port, media.account_sid)
+            if build_prompts:
+                # As an operator does after installing (README): the calls then play rendered prompts,
+                # and no espeak-ng rendering competes with them for the two cores.
+                progress("rendering prompts with espeak-ng (hotline prompts build) ...")
+                hotline = str(Path(sys.executable).parent / "hotline")
+                subprocess.run([hotline, "prompts", "build"], cwd=ROOT, env=env, check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            ours = start_gunicorn("ours", "ivr:create_app()", env, port, Path(tmp))
             servers.append(ours)
             bare_port = free_port()
             bare_env = {**os.environ, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
@@ -652,6 +659,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain", type=float, default=600.0,
                         help="longest wait, in seconds, for our background jobs to finish before bare is measured")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    parser.add_argument("--no-prompts-build", action="store_true",
+                        help="skip `hotline prompts build`: prompts are then rendered in the background during calls")
     args = parser.parse_args(argv)
     calls = args.calls if args.calls is not None else (40 if args.quick else 200)
     if calls < 1 or any(c < 1 or c > 200 for c in args.concurrency):
@@ -662,7 +671,8 @@ def main(argv: list[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     try:
-        report = run(args.concurrency, calls, args.timeout, args.drain, progress)
+        report = run(args.concurrency, calls, args.timeout, args.drain, progress,
+                     build_prompts=not args.no_prompts_build)
     except RuntimeError as exc:
         progress(f"benchmark failed: {exc}")
         return 2
