@@ -217,11 +217,3 @@ def publish_bulletin(session: Session, bulletin_id: int) -> RadioBulletin:
         raise BulletinError(f"bulletin {bulletin_id} is {bulletin.status}: only a ready bulletin can be published")
     bulletin.status, bulletin.published_at = PUBLISHED, utcnow()
     return bulletin
-
-
-def latest_published(session: Session) -> dict[str, int]:
-    """Return the id of the latest published bulletin of each language."""
-    rows = session.execute(select(RadioBulletin.language, RadioBulletin.id)
-                           .where(RadioBulletin.status == PUBLISHED)
-                           .order_by(RadioBulletin.published_at, RadioBulletin.id)).all()
-    return {language: bulletin_id for language, bulletin_id in rows}
