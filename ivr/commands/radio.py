@@ -75,6 +75,43 @@ def radio_summary(since: str, last_week: bool, place: str | None, language: str 
     click.echo(script.text(), nl=False)
 
 
+@radio.command("bulletin")
+@click.option("--since", "since", default="7d", show_default=True, help="How far back from now (24h, 7d, 2w).")
+@click.option("--last-week", is_flag=True, help="The last complete Monday-to-Monday week (UTC) instead of --since.")
+@click.option("--place", default=None, help="Only messages about this place.")
+@click.option("--lang", "language", default=None, help="The bulletin's language (default HOTLINE_RADIO_LANGUAGE).")
+@click.option("--publish", is_flag=True, help="Publish it once built: main menu 3 and the feed offer it.")
+def radio_bulletin(since: str, last_week: bool, place: str | None, language: str | None, publish: bool) -> None:
+    """Build a bulletin's MP3 now, in this process (for cron or a studio without the web page)."""
+    from ..radio.bulletin import READY, BulletinError, build_bulletin, bulletins_dir, publish_bulletin, request_bulletin
+
+    try:
+        span = parse_since(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from exc
+    config = load_config()
+    station = _station(config)
+    now = utcnow()
+    period = last_complete_week(now) if last_week else last(span, now)
+    with database_for(config.database_url).session() as session:
+        try:
+            bulletin = request_bulletin(session, station, period, language=language, place=place)
+        except (BulletinError, UnknownChoice) as exc:
+            raise click.BadParameter(str(exc)) from exc
+        status = build_bulletin(session, station, config, bulletin.id)
+        if status != READY:
+            session.commit()  # keep the failed bulletin and its reason for the hosts' page
+            raise click.ClickException(f"bulletin {bulletin.id} {status}: {bulletin.error}")
+        if publish:
+            publish_bulletin(session, bulletin.id)
+        path = bulletins_dir(config) / (bulletin.audio_path or "")
+        skipped = json.loads(bulletin.skipped)
+        click.echo(f"bulletin {bulletin.id} {bulletin.status}: {path} ({bulletin.duration_seconds:.0f} s, "
+                   f"{bulletin.size_bytes} bytes)")
+        for item in skipped:
+            click.echo(f"  clip {item['clip']} left out: {item['reason']}")
+
+
 @click.command()
 @click.option("--every", type=click.FloatRange(1, 86400), default=300.0, show_default=True,
               help="Seconds between checks for a period that has no stored summary yet.")

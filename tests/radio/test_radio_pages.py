@@ -14,7 +14,7 @@ from ivr.cli import main
 from ivr.config import Config
 from ivr.db import database_for
 from ivr.models import utcnow
-from ivr.models.radio import RadioSummary, RedactedTranscript
+from ivr.models.radio import RadioBulletin, RadioSummary, RedactedTranscript
 from ivr.radio.moderation import approve
 from ivr.radio.period import last_complete_week
 from ivr.radio.schedule import enqueue_due_summaries, enqueue_redaction
@@ -84,3 +84,17 @@ def test_redaction_job_keeps_new_transcripts_redacted(radio_app: Flask, radio_co
         kept = s.scalars(select(RedactedTranscript)).all()
         assert [(k.message_id, k.text, k.removed) for k in kept] == [
             (recent.id, "Call me on [phone] about the pipe", 1)]
+
+
+def test_bulletin_command_builds_and_publishes(tmp_path: Path, database_url: str) -> None:
+    env = {**cli_env(tmp_path, database_url), "HOTLINE_GTTS": "0"}
+    with database_for(database_url).session() as s:
+        add_message(s, at=utcnow() - timedelta(days=1), topic="water", place="ba")
+    built = CliRunner().invoke(main, ["radio", "bulletin", "--publish"], env=env)
+    assert built.exit_code == 0, built.output
+    assert built.output.startswith("bulletin 1 published: ") and ".mp3 (" in built.output
+    fijian = CliRunner().invoke(main, ["radio", "bulletin", "--lang", "fj"], env=env)
+    assert fijian.exit_code == 1 and "could not be spoken in fj" in fijian.output
+    with database_for(database_url).session() as s:
+        assert [(b.language, b.status) for b in s.scalars(select(RadioBulletin).order_by(RadioBulletin.id))] == [
+            ("en", "published"), ("fj", "failed")]
