@@ -119,3 +119,11 @@ def _speech_mp3() -> bytes:
     soundfile.write(out, np.asarray(soxr.resample(samples, rate, 24000), dtype=np.float32), 24000, format="MP3",
                     subtype="MPEG_LAYER_III")
     return out.getvalue()
+
+
+def test_an_empty_week_makes_a_bulletin_that_says_so(radio_config: Config, station: Station,
+                                                    session: Session) -> None:
+    bulletin = request_bulletin(session, station, last(WEEK_SPAN, utcnow()), language="fr")
+    assert build_bulletin(session, station, radio_config, bulletin.id) == READY
+    assert "personne n'a laissé de message" in bulletin.script and json.loads(bulletin.skipped) == []
+    assert soundfile.info(str(bulletins_dir(radio_config) / (bulletin.audio_path or ""))).duration > 3
