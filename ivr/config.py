@@ -173,7 +173,7 @@ SETTINGS: tuple[Setting, ...] = (
             kind=int),
     Setting("HOTLINE_QUIET_HOURS", "quiet_hours",
             "Local hours when the hotline never places an answer call or a retry, as START-END in 24-hour "
-            "clock (e.g. 21-07: from 21:00 to 07:00). Empty: no quiet hours.", default="21-07"),
+            "clock (e.g. 21-07: from 21:00 to 07:00). off: no quiet hours.", default="21-07"),
     Setting("HOTLINE_TIMEZONE", "timezone",
             "The callers' time zone (IANA name) for quiet hours and the daily callback limit.",
             default="Pacific/Fiji"),

@@ -35,9 +35,9 @@ class QuietHours:
 
 
 def parse_quiet_hours(raw: str) -> QuietHours | None:
-    """Read "START-END" in whole 24-hour-clock hours; empty means no quiet hours."""
+    """Read "START-END" in whole 24-hour-clock hours; empty or "off" means no quiet hours."""
     raw = raw.strip()
-    if not raw:
+    if raw.lower() in ("", "off", "none"):
         return None
     start, sep, end = raw.partition("-")
     if not sep or not start.strip().isdigit() or not end.strip().isdigit():

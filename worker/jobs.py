@@ -174,6 +174,9 @@ def recover(older_than_seconds: float | None = None, include_failed: bool = Fals
     from worker.notify import requeue_stuck
 
     queued += requeue_stuck(config, threshold, include_failed=include_failed)
+    from worker.callback import recover_calls
+
+    queued += recover_calls()  # outbound call tries whose scheduled job was lost; expired numbers deleted
     return queued
 
 

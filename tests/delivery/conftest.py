@@ -24,6 +24,7 @@ from ivr.outbound_calls import keep_number_for_consent
 from ivr.privacy import hash_number
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, BASE_URL, make_config
 from tests.delivery.fake_twilio import CallPost, FakeTwilio
+from tests.worker.conftest import redis_url, workers  # noqa: F401 - real Redis and `hotline worker` processes
 
 HOTLINE_NUMBER = "+6793300000"
 CALLER_NUMBER = "+6799990000"
@@ -43,7 +44,7 @@ def delivery_config(tmp_path: Path, database_url: str, twilio: FakeTwilio, **ove
     the quiet-hours tests set them and pass their own clock.
     """
     values: dict[str, object] = dict(twilio_api_base_url=twilio.base_url, twilio_caller_id=HOTLINE_NUMBER,
-                                     quiet_hours="", gtts_enabled=False, call_retry_minutes=0.01)
+                                     quiet_hours="off", gtts_enabled=False, call_retry_minutes=0.01)
     values.update(overrides)
     return make_config(tmp_path, database_url, **values)
 

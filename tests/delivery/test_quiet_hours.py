@@ -14,7 +14,7 @@ FIJI = parse_timezone("Pacific/Fiji")  # UTC+12, no daylight saving since 2022
 def test_parse() -> None:
     assert parse_quiet_hours("21-07") == QuietHours(21, 7)
     assert parse_quiet_hours(" 0-6 ") == QuietHours(0, 6)
-    assert parse_quiet_hours("") is None
+    assert parse_quiet_hours("") is None and parse_quiet_hours("off") is None
     for bad in ("21", "21-25", "a-b", "7-7", "21:00-07:00"):
         with pytest.raises(QuietHoursError):
             parse_quiet_hours(bad)
