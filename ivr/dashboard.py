@@ -13,6 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from menus.agencies import load_agencies
@@ -107,9 +109,9 @@ def home() -> str:
     return render_template("dashboard/home.html")
 
 
-def _message_or_404(db: object, user: User, message_id: int) -> Message:
+def _message_or_404(db: Session, user: User, message_id: int) -> Message:
     try:
-        return visible_message(db, user, message_id)  # type: ignore[arg-type]
+        return visible_message(db, user, message_id)
     except MessageHidden:
         abort(404)
 
@@ -139,7 +141,7 @@ def _recording_path(svc: Services, message_id: int) -> tuple[Message, Path]:
     """Return the visible message and its stored recording's file, or abort 404."""
     with svc.db.session() as db:
         m = _message_or_404(db, _user(), message_id)
-        rec = db.query(Recording).filter(Recording.message_id == m.id).one_or_none()
+        rec = db.scalar(select(Recording).where(Recording.message_id == m.id))
         if rec is None or not rec.stored_path:
             abort(404)
         sid = rec.recording_sid
