@@ -49,6 +49,8 @@ def init(data_dir: Path | None, port: int) -> None:
         "# Local settings written by `hotline init`; the environment overrides them. Keep this file private.",
         f"SECRET_KEY={secrets.token_urlsafe(32)}",
         f"HOTLINE_PEPPER={secrets.token_urlsafe(32)}",
+        # 32 random bytes, URL-safe base64: the AES-256-GCM key of callback numbers (ivr/callback_numbers.py).
+        f"HOTLINE_NUMBER_KEY={secrets.token_urlsafe(32)}",
         f"TWILIO_AUTH_TOKEN={secrets.token_hex(16)}",
         f"PUBLIC_BASE_URL=http://127.0.0.1:{port}",
     ]

@@ -101,3 +101,19 @@ def test_withheld_numbers_are_never_kept(tmp_path: Path, sqlite_url: str) -> Non
         for withheld in ("anonymous", "", "+266696687"):
             assert remember_number(s, config, caller, withheld, keep=timedelta(days=1), now=NOW) is None
         assert s.scalars(select(CallbackNumber)).all() == []
+
+
+def test_hotline_init_writes_a_number_key_the_config_accepts(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ivr.cli import main
+
+    folder = tmp_path / "inst"
+    env = {"HOTLINE_DATA_DIR": str(folder), "SECRET_KEY": "", "HOTLINE_PEPPER": "", "TWILIO_AUTH_TOKEN": "",
+           "PUBLIC_BASE_URL": "", "HOTLINE_ENV_FILE": "", "DATABASE_URL": "", "HOTLINE_NUMBER_KEY": ""}
+    assert CliRunner().invoke(main, ["init"], env=env).exit_code == 0
+    lines = dict(line.split("=", 1) for line in (folder / "hotline.env").read_text().splitlines() if "=" in line)
+    assert len(decode_number_key(lines["HOTLINE_NUMBER_KEY"])) == 32
+    assert lines["HOTLINE_NUMBER_KEY"] != lines["HOTLINE_PEPPER"]
+    config = Config.from_env(lines)
+    assert number_key(config) == decode_number_key(lines["HOTLINE_NUMBER_KEY"])
