@@ -8,6 +8,8 @@
 
 Twilio's error bodies carry code, message, more_info and status; this server sends the same keys.
 A test may queue faults (HTTP status and Twilio error code) to be answered instead of a created call.
+Each server answers under a random path prefix of its own (part of its base URL): a request meant for
+another test's server that happens to get the same port is refused unrecorded, so tests stay apart.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class FakeTwilio:
     auth_token: str
     posts: list[CallPost] = field(default_factory=list)
     faults: list[TwilioFault] = field(default_factory=list)
+    prefix: str = field(default_factory=lambda: "/fake-twilio-" + secrets.token_hex(4))
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -89,7 +92,7 @@ class FakeTwilio:
     @property
     def base_url(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}{self.prefix}"
 
     def created(self) -> list[CallPost]:
         """The requests that created a call (201), in order."""
@@ -101,6 +104,9 @@ class FakeTwilio:
         raw = handler.rfile.read(length).decode("utf-8")
         form = parse_qs(raw, keep_blank_values=True)
         path = handler.path.split("?", 1)[0]
+        if not path.startswith(self.prefix + "/"):
+            return _send(handler, 404, _error(20404, "not this test's Twilio", 404))
+        path = path[len(self.prefix):]
         authorised = self._authorised(handler.headers.get("Authorization", ""))
         status, body, sid = self._decide(path, form, authorised)
         with self._lock:

@@ -183,7 +183,7 @@ def test_twilio_down_is_retried(app: Flask, twilio: FakeTwilio, config: Config) 
     deliver(app, answer_id)
     wait_for(lambda: len(twilio.created()) == 1, what="the try after Twilio's 503")
     delivery = delivery_of(app, answer_id)
-    assert delivery.status == "calling" and delivery.attempts == 2
+    assert (delivery.status, delivery.attempts) == ("calling", 2)
     assert [status for _, status, _ in attempts_of(config, delivery.id)] == ["error", "queued"]
 
 
