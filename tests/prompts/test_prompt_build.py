@@ -63,7 +63,8 @@ def test_gtts_renders_only_the_edited_prompt_and_a_second_build_renders_nothing(
     found = PromptLibrary(load_menus(menus_copy), recordings_dir=None, cache_dir=cache_copy).find("fr", "goodbye")
     assert found is not None and found.engine == "gtts"
     assert_playable_file(found.path)
-    assert f"{prompt_count(menus_copy)} prompt(s) without audio: no text-to-speech engine speaks Vosa vaka-Viti (fj)" in result.output
+    count = prompt_count(menus_copy)
+    assert f"{count} prompt(s) without audio: no text-to-speech engine speaks Vosa vaka-Viti (fj)" in result.output
 
     again = run_build(build_env, "--lang", "fr", **gtts)
     assert again.exit_code == 0, again.output
@@ -97,7 +98,8 @@ def test_force_replaces_espeak_renderings_with_gtts_once_it_answers(
     result = run_build(build_env, "--lang", "fr", "--force", HOTLINE_GTTS="1",
                        HOTLINE_GTTS_BASE_URL=google_tts.base_url)
     assert result.exit_code == 0, result.output
-    assert f"rendered now: {prompt_count(menus_copy)} with gtts; already had audio: 0" in language_line(result.output, "fr")
+    count = prompt_count(menus_copy)
+    assert f"rendered now: {count} with gtts; already had audio: 0" in language_line(result.output, "fr")
     gtts = library.find("fr", "main_menu")
     assert gtts is not None and gtts.engine == "gtts" and gtts.sha256 != espeak.sha256
     assert espeak.path.is_file()  # nothing deleted: the espeak-ng file simply stops being chosen
@@ -125,7 +127,8 @@ def test_an_unreadable_script_fails_that_prompt_by_name_and_the_running_hotline_
     assert "FAILED fr/goodbye:" in result.output and "CYRILLIC" in result.output
     assert "prompt 'goodbye', language 'fr'" in result.output
     assert "any audio they had before stays in service" in result.output
-    assert f"rendered now: none; already had audio: {prompt_count(menus_copy) - 1}" in language_line(result.output, "fr")
+    count = prompt_count(menus_copy)
+    assert f"rendered now: none; already had audio: {count - 1}" in language_line(result.output, "fr")
     assert services(app).prompts.resolve("fr", "goodbye") == before
     with app.test_client().get(before.url.removeprefix("https://hotline.example.org")) as served:
         assert served.status_code == 200
