@@ -176,8 +176,9 @@ def step() -> Response:
     with svc.db.session() as session:
         call = calls.find_call(session, sid)
         if call is None:
-            # A call we have no record of (database restored, webhook replayed): start it afresh.
-            caller = calls.find_caller(session, request.form.get("From", ""), svc.config.pepper, create=True)
+            # A call we have no record of (database restored, webhook replayed): start it afresh. On a call
+            # the hotline placed, the caller is the To side: never register the hotline's own number.
+            caller = calls.find_caller(session, caller_number(request.form), svc.config.pepper, create=True)
             call = calls.start_call(session, sid, caller)
             return _respond(svc, session, call, CallState(), Start(language=caller.language if caller else None))
         state = calls.load_state(call)

@@ -157,3 +157,12 @@ def test_daily_limit_per_number(tmp_path: Path, database_url: str, twilio: FakeT
         assert request_callback(s, config, caller, CALLER_NUMBER, reason="key-8", language="en",
                                 now=now + timedelta(days=1)) is not None
     assert attempts_of(config, deliveries[0].id) == [(1, "no-answer", False)]
+
+
+def test_unknown_outbound_call_is_the_callees_not_the_hotlines(app: Flask, config: Config) -> None:
+    form = {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": ACCOUNT_SID, "From": HOTLINE_NUMBER,
+            "To": CALLER_NUMBER, "Direction": "outbound-api", "CallStatus": "in-progress", "Digits": ""}
+    assert signed_post(app.test_client(), "/voice/step?node=main", form).status_code == 200
+    with services(app).db.session() as s:
+        hashes = set(s.scalars(select(Caller.number_hash)))
+    assert hashes == {hash_number(CALLER_NUMBER, config.pepper)}
