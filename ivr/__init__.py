@@ -51,6 +51,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(answers.bp)
     app.register_blueprint(prompt_files.bp)
     app.register_blueprint(operator_bp)
+    from .outbound import bp as outbound_bp
+
+    app.register_blueprint(outbound_bp)  # the calls the hotline places: answers and callbacks
     from . import auth, dashboard, dashboard_login
 
     auth.init_app(app)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from sqlalchemy import select
@@ -144,7 +145,7 @@ def discard_recording(session: Session, sid: str | None) -> None:
         rec.discarded = True
 
 
-def lookup_reference(session: Session, digits: str, base_url: str) -> Lookup:
+def lookup_reference(session: Session, digits: str, audio_url: Callable[[Answer], str]) -> Lookup:
     """Say what a caller may hear about a reference number: its latest answer, else its status."""
     if not digits.isdigit():
         return Lookup(found=False)
@@ -154,7 +155,7 @@ def lookup_reference(session: Session, digits: str, base_url: str) -> Lookup:
     answer: Utterance | None = None
     latest: Answer | None = message.answers[-1] if message.answers else None
     if latest is not None and latest.audio_path:
-        answer = Audio(f"{base_url}/answers/{latest.id}/audio")
+        answer = Audio(audio_url(latest))
     elif latest is not None and latest.text:
         answer = Text(latest.text)
     return Lookup(found=True, status=message.status, answer=answer)

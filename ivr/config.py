@@ -129,24 +129,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOTLINE_RADIO_LANGUAGE", "radio_language",
             "The station's language (a code of menus/radio/<lang>.toml): the script and new bulletins are in "
             "it unless a host picks another.", default="en"),
-    # -- settings added by the dashboard work (accounts, login, answers) --
-    Setting("HOTLINE_SESSION_IDLE_MINUTES", "session_idle_minutes",
-            "Minutes without a request after which a dashboard login ends.", default="30", kind=int),
-    Setting("HOTLINE_SESSION_MAX_HOURS", "session_max_hours",
-            "Hours after logging in when a dashboard login ends, however active.", default="12", kind=int),
-    Setting("HOTLINE_LOGIN_MAX_FAILURES", "login_max_failures",
-            "Failed logins allowed per email address within HOTLINE_LOGIN_WINDOW_MINUTES; more answer 429.",
-            default="5", kind=int),
-    Setting("HOTLINE_LOGIN_MAX_FAILURES_PER_ADDRESS", "login_max_failures_per_address",
-            "Failed logins allowed per client IP address within HOTLINE_LOGIN_WINDOW_MINUTES (an office "
-            "behind one address shares it); more answer 429.", default="20", kind=int),
-    Setting("HOTLINE_LOGIN_WINDOW_MINUTES", "login_window_minutes",
-            "The window over which failed logins are counted.", default="15", kind=int),
-    Setting("HOTLINE_ANSWER_UPLOAD_MAX_BYTES", "answer_upload_max_bytes",
-            "Largest audio answer an official may upload or record in the browser, in bytes.",
-            default="20000000", kind=int),
-    Setting("HOTLINE_ANSWER_MAX_SECONDS", "answer_max_seconds",
-            "Longest audio answer, in seconds (the caller listens to it on the phone).", default="300", kind=int),
     # -- settings added by the answer delivery work (outbound calls, callbacks, callback numbers) --
     Setting("HOTLINE_NUMBER_KEY", "number_key",
             "Key (32 bytes, URL-safe base64) that encrypts the phone numbers of callers who asked to be called "
@@ -180,6 +162,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOTLINE_CALLBACK_DAILY_LIMIT", "callback_daily_limit",
             "Missed-call and key-8 callbacks one phone number may get per local day (counted by the number's "
             "keyed hash).", default="3", kind=int),
+    # -- settings added by the dashboard work (accounts, login, answers) --
+    Setting("HOTLINE_SESSION_IDLE_MINUTES", "session_idle_minutes",
+            "Minutes without a request after which a dashboard login ends.", default="30", kind=int),
+    Setting("HOTLINE_SESSION_MAX_HOURS", "session_max_hours",
+            "Hours after logging in when a dashboard login ends, however active.", default="12", kind=int),
+    Setting("HOTLINE_LOGIN_MAX_FAILURES", "login_max_failures",
+            "Failed logins allowed per email address within HOTLINE_LOGIN_WINDOW_MINUTES; more answer 429.",
+            default="5", kind=int),
+    Setting("HOTLINE_LOGIN_MAX_FAILURES_PER_ADDRESS", "login_max_failures_per_address",
+            "Failed logins allowed per client IP address within HOTLINE_LOGIN_WINDOW_MINUTES (an office "
+            "behind one address shares it); more answer 429.", default="20", kind=int),
+    Setting("HOTLINE_LOGIN_WINDOW_MINUTES", "login_window_minutes",
+            "The window over which failed logins are counted.", default="15", kind=int),
+    Setting("HOTLINE_ANSWER_UPLOAD_MAX_BYTES", "answer_upload_max_bytes",
+            "Largest audio answer an official may upload or record in the browser, in bytes.",
+            default="20000000", kind=int),
+    Setting("HOTLINE_ANSWER_MAX_SECONDS", "answer_max_seconds",
+            "Longest audio answer, in seconds (the caller listens to it on the phone).", default="300", kind=int),
     # -- settings added by the live board work --
     Setting("HOTLINE_BOARD_STREAM_SECONDS", "board_stream_seconds",
             "How long one live-board connection (server-sent events) is held before the browser is asked to "
@@ -233,14 +233,6 @@ class Config:
     # radio work
     radio_station: str = "Talanoa Hotline"
     radio_language: str = "en"
-    # dashboard work
-    session_idle_minutes: int = 30
-    session_max_hours: int = 12
-    login_max_failures: int = 5
-    login_max_failures_per_address: int = 20
-    login_window_minutes: int = 15
-    answer_upload_max_bytes: int = 20_000_000
-    answer_max_seconds: int = 300
     # answer delivery work
     number_key: str = field(default="", repr=False)
     number_retention_days: int = 30
@@ -252,6 +244,14 @@ class Config:
     quiet_hours: str = "21-07"
     timezone: str = "Pacific/Fiji"
     callback_daily_limit: int = 3
+    # dashboard work
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 20
+    login_window_minutes: int = 15
+    answer_upload_max_bytes: int = 20_000_000
+    answer_max_seconds: int = 300
     # live board work
     board_stream_seconds: int = 120
     testing: bool = field(default=False, compare=False)
@@ -291,8 +291,8 @@ class Config:
             problems.append("HOTLINE_ANSWER_DUE_DAYS must be between 1 and 365")
         if not 1 <= self.board_stream_seconds <= 3600:
             problems.append("HOTLINE_BOARD_STREAM_SECONDS must be between 1 and 3600")
-        problems.extend(self._dashboard_problems())
         problems.extend(self._delivery_problems())
+        problems.extend(self._dashboard_problems())
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -308,6 +308,25 @@ class Config:
             problems.append("HOTLINE_GTTS_TIMEOUT_SECONDS must be between 0.1 and 120")
         if self.prompt_upload_max_bytes < 1000:
             problems.append("HOTLINE_PROMPT_UPLOAD_MAX_BYTES must be at least 1000")
+        return problems
+
+    def _dashboard_problems(self) -> list[str]:
+        """Name what is wrong with the dashboard's login and answer settings."""
+        problems = []
+        if not 1 <= self.session_idle_minutes <= 24 * 60:
+            problems.append("HOTLINE_SESSION_IDLE_MINUTES must be between 1 and 1440")
+        if not 1 <= self.session_max_hours <= 24 * 30:
+            problems.append("HOTLINE_SESSION_MAX_HOURS must be between 1 and 720")
+        if not 1 <= self.login_max_failures <= 1000:
+            problems.append("HOTLINE_LOGIN_MAX_FAILURES must be between 1 and 1000")
+        if not 1 <= self.login_max_failures_per_address <= 100000:
+            problems.append("HOTLINE_LOGIN_MAX_FAILURES_PER_ADDRESS must be between 1 and 100000")
+        if not 1 <= self.login_window_minutes <= 24 * 60:
+            problems.append("HOTLINE_LOGIN_WINDOW_MINUTES must be between 1 and 1440")
+        if self.answer_upload_max_bytes < 1000:
+            problems.append("HOTLINE_ANSWER_UPLOAD_MAX_BYTES must be at least 1000")
+        if not 1 <= self.answer_max_seconds <= 3600:
+            problems.append("HOTLINE_ANSWER_MAX_SECONDS must be between 1 and 3600")
         return problems
 
     def _delivery_problems(self) -> list[str]:
@@ -342,25 +361,6 @@ class Config:
             problems.append("HOTLINE_CALL_RING_SECONDS must be between 5 and 600 (Twilio's Timeout range)")
         if not 0 <= self.callback_daily_limit <= 100:
             problems.append("HOTLINE_CALLBACK_DAILY_LIMIT must be between 0 and 100")
-        return problems
-
-    def _dashboard_problems(self) -> list[str]:
-        """Name what is wrong with the dashboard's login and answer settings."""
-        problems = []
-        if not 1 <= self.session_idle_minutes <= 24 * 60:
-            problems.append("HOTLINE_SESSION_IDLE_MINUTES must be between 1 and 1440")
-        if not 1 <= self.session_max_hours <= 24 * 30:
-            problems.append("HOTLINE_SESSION_MAX_HOURS must be between 1 and 720")
-        if not 1 <= self.login_max_failures <= 1000:
-            problems.append("HOTLINE_LOGIN_MAX_FAILURES must be between 1 and 1000")
-        if not 1 <= self.login_max_failures_per_address <= 100000:
-            problems.append("HOTLINE_LOGIN_MAX_FAILURES_PER_ADDRESS must be between 1 and 100000")
-        if not 1 <= self.login_window_minutes <= 24 * 60:
-            problems.append("HOTLINE_LOGIN_WINDOW_MINUTES must be between 1 and 1440")
-        if self.answer_upload_max_bytes < 1000:
-            problems.append("HOTLINE_ANSWER_UPLOAD_MAX_BYTES must be at least 1000")
-        if not 1 <= self.answer_max_seconds <= 3600:
-            problems.append("HOTLINE_ANSWER_MAX_SECONDS must be between 1 and 3600")
         return problems
 
     @property

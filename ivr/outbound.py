@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from . import calls
+from .answers import answer_audio_url
 from .delayed_jobs import enqueue_at
 from .flow import Audio, CallState, Text
 from .models import Answer, Caller, Message, utcnow
@@ -81,7 +82,7 @@ def _facts(svc: Services, session: Session, delivery: Delivery, attempt: int) ->
     message = session.get(Message, answer.message_id)
     heard: Audio | Text | None = None
     if answer.audio_path:
-        heard = Audio(f"{svc.config.public_base_url}/answers/{answer.id}/audio")
+        heard = Audio(answer_audio_url(svc.config, answer))
     elif answer.text:
         heard = Text(answer.text)
     return OutboundCall(delivery.id, attempt, delivery.kind, language,

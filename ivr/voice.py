@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from menus import Node
 
 from . import calls, polls
+from .answers import answer_audio_url
 from .flow import CallState, Context, Event, Keys, Outcome, Recorded, Start, next_step, valid_digits
 from .models import utcnow
 from .models.delivery import Delivery
@@ -190,7 +191,7 @@ def step() -> Response:
         lookup = None
         current = svc.menus.flow.nodes.get(state.node)
         if current is not None and current.type == "reference" and node == state.node and digits:
-            lookup = calls.lookup_reference(session, digits, svc.config.public_base_url)
+            lookup = calls.lookup_reference(session, digits, lambda a: answer_audio_url(svc.config, a))
         option = current.options.get(digits) if current is not None and node == state.node else None
         bulletin = None
         if option is not None and option.action == "play_bulletin":

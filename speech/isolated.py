@@ -13,12 +13,14 @@ request = 4-byte length + JSON header + PCM bytes; reply = 4-byte length + JSON.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import struct
 import subprocess
 import sys
 import threading
+import weakref
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,6 +30,7 @@ from .errors import SpeechError
 
 _HEADER = struct.Struct(">I")
 CHILD_NICENESS = 10
+_running: weakref.WeakSet[IsolatedEngine] = weakref.WeakSet()
 
 
 class EngineCrashed(SpeechError):
@@ -70,6 +73,7 @@ class IsolatedEngine(Engine):
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         # Our own interpreter and module, with arguments from our config: nothing from outside.
         self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)  # noqa: S603
+        _running.add(self)
         hello = self._receive()
         if "error" in hello:
             self.close()
@@ -122,6 +126,13 @@ class IsolatedEngine(Engine):
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+@atexit.register
+def close_all() -> None:
+    """Stop every child at exit, so none outlives the process that started it."""
+    for engine in list(_running):
+        engine.close()
 
 
 def _serve(language: str, models_dir: str) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 import soundfile
 from sqlalchemy import select
 
+from ivr.answers import answer_audio_path
 from ivr.dashboard_answers import answers_dir
 from ivr.db import database_for
 from ivr.models import Answer, Message
@@ -72,9 +73,13 @@ def test_uploaded_answer_is_stored_as_8khz_mono_wav_and_marks_answered(dash: Das
     assert status_of(dash, ident) == "answered"
     # the page plays it from the route Twilio also fetches, and the caller-facing route serves it
     page = dash.client().get(f"/dashboard/messages/{ident}").get_data(as_text=True)
-    assert f'src="/answers/{answer.id}/audio"' in page
-    with dash.app.test_client().get(f"/answers/{answer.id}/audio") as served:
+    src = answer_audio_path(dash.config.secret_key, answer)
+    assert f'src="{src}"'.replace("&", "&amp;") in page or f'src="{src}"' in page
+    with dash.app.test_client().get(src) as served:
         assert served.status_code == 200 and served.data[:4] == b"RIFF"
+    # without the token, or with another answer's, the audio is not there
+    assert dash.app.test_client().get(f"/answers/{answer.id}/audio").status_code == 404
+    assert dash.app.test_client().get(f"/answers/{answer.id}/audio?k={'0' * 32}").status_code == 404
     with database_for(dash.config.database_url).session() as db:
         audit = db.scalar(select(AuditEvent).where(AuditEvent.action == "answer"))
         assert audit is not None and audit.user_id == dash.water and audit.target_id == str(ident)

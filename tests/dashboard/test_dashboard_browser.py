@@ -16,6 +16,7 @@ from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from ivr import create_app
+from ivr.answers import answer_audio_path
 from ivr.emulator import FlaskTransport, Phone, Script
 from ivr.media_host import MediaHost
 from ivr.models import Answer, Message
@@ -105,7 +106,7 @@ def test_official_listens_answers_by_upload_and_the_caller_hears_it(served: tupl
         # the caller rings back, keys 2 and the reference number, and hears the answer played
         log = phone.call(Script(["2", f"{reference}#", None, None, None]))
         plays = [h.text for h in log.heard if h.kind == "play"]
-        assert f"{base}/answers/{answer.id}/audio" in plays
+        assert f"{base}{answer_audio_path(services(app).config.secret_key, answer)}" in plays
 
 
 def test_official_records_an_answer_in_the_browser(served: tuple[str, Flask]) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
+from ivr.answers import answer_audio_url
 from ivr.config import Config
 from ivr.db import database_for
 from ivr.delayed_jobs import cancel_timers
@@ -116,3 +117,12 @@ def attempts_of(config: Config, delivery_id: int) -> list[tuple[int, str, bool]]
         rows = s.scalars(select(CallAttempt).where(CallAttempt.delivery_id == delivery_id)
                          .order_by(CallAttempt.number))
         return [(a.number, a.status, a.heard) for a in rows]
+
+
+def answer_url_of(app_or_config: Flask | Config, answer_id: int) -> str:
+    """The signed URL Twilio is given to play an answer (its token depends on the stored file)."""
+    config = app_or_config if isinstance(app_or_config, Config) else app_or_config.extensions["hotline"].config
+    with database_for(config.database_url).session() as s:
+        answer = s.get(Answer, answer_id)
+        assert answer is not None
+        return answer_audio_url(config, answer)

@@ -21,6 +21,7 @@ from tests.delivery.conftest import (
     CALLER_NUMBER,
     HOTLINE_NUMBER,
     add_report,
+    answer_url_of,
     attempts_of,
     call_status,
     delivery_of,
@@ -75,7 +76,7 @@ def test_text_answer_is_spoken_and_called_through_to_a_consenting_caller(
     assert post.sid is not None
 
     call = phone.answer(post.one("Url"), Script(["1", None]), post.sid)  # hear it, press 1 to hear it again
-    answer_url = f"{BASE_URL}/answers/{answer_id}/audio"
+    answer_url = answer_url_of(app, answer_id)
     assert [h.text for h in call.heard if h.kind == "play"].count(answer_url) == 2
     said = call.said()
     assert said[0] == "Hello, this is Talanoa Hotline, with an answer to your report."
@@ -89,7 +90,7 @@ def test_text_answer_is_spoken_and_called_through_to_a_consenting_caller(
     delivery = delivery_of(app, answer_id)
     assert (delivery.status, delivery.attempts, delivery.last_outcome) == ("completed", 1, "completed")
     assert attempts_of(config, delivery.id) == [(1, "completed", True)]
-    with client.get(f"/answers/{answer_id}/audio") as audio:
+    with client.get(answer_url.removeprefix(BASE_URL)) as audio:
         assert audio.status_code == 200 and audio.data[:4] == b"RIFF"
 
 

@@ -20,6 +20,7 @@ from tests.conftest import AUTH_TOKEN, BASE_URL, empty_tables
 from tests.delivery.conftest import (
     CALLER_NUMBER,
     add_report,
+    answer_url_of,
     attempts_of,
     call_status,
     delivery_config,
@@ -65,7 +66,7 @@ def test_real_worker_delivers_an_answer_and_retries_after_busy(
     second = twilio.created()[1]
     phone = Phone(FlaskTransport(client), AUTH_TOKEN, BASE_URL, media, from_number=CALLER_NUMBER)
     call = phone.answer(second.one("Url"), Script([None]), second.sid or "")
-    assert f"{BASE_URL}/answers/{answer_id}/audio" in [h.text for h in call.heard if h.kind == "play"]
+    assert answer_url_of(config, answer_id) in [h.text for h in call.heard if h.kind == "play"]
     call_status(client, second, "completed", CallDuration="25")
     delivery = delivery_of(config, answer_id)
     assert (delivery.status, delivery.attempts) == ("completed", 2)
