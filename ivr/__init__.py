@@ -44,6 +44,10 @@ def create_app(config: Config | None = None) -> Flask:
     )
     # Read the prompt audio folders once now, so the first caller does not pay for it.
     app.extensions["hotline"].prompts.library.offered()
+    if not config.redis_url and not config.testing and config.inline_sweep_seconds:
+        from .sweeper import start_sweeper
+
+        start_sweeper(config, config.inline_sweep_seconds)  # no worker process runs it on this install
     from . import answers, prompt_files, voice
     from .operator import bp as operator_bp
 

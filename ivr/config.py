@@ -119,6 +119,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOTLINE_NOTIFY_TIMEOUT_SECONDS", "notify_timeout_seconds",
             "Seconds to wait for an agency's webhook, Open311 endpoint or SMTP server before the attempt "
             "counts as failed (it is retried with backoff).", default="10", kind=float),
+    Setting("HOTLINE_INLINE_SWEEP_SECONDS", "inline_sweep_seconds",
+            "Without REDIS_URL: how often the web process runs the sweeper (`hotline jobs recover`) on its "
+            "inline queue, so work left half-done by a restart is finished. 0 turns it off.", default="60",
+            kind=float),
     Setting("HOTLINE_ANSWER_DUE_DAYS", "answer_due_days",
             "Days within which an agency should first answer a message; older unanswered messages show as "
             "overdue on the dashboard, the accountability pages and the radio summaries.", default="7", kind=int),
@@ -230,6 +234,7 @@ class Config:
     smtp_password: str = field(default="", repr=False)
     notify_timeout_seconds: float = 10.0
     answer_due_days: int = 7
+    inline_sweep_seconds: float = 60.0
     # radio work
     radio_station: str = "Talanoa Hotline"
     radio_language: str = "en"
@@ -287,6 +292,8 @@ class Config:
             problems.append("HOTLINE_SMTP_PORT must be between 1 and 65535")
         if not 0.1 <= self.notify_timeout_seconds <= 300:
             problems.append("HOTLINE_NOTIFY_TIMEOUT_SECONDS must be between 0.1 and 300")
+        if self.inline_sweep_seconds != 0 and not 1 <= self.inline_sweep_seconds <= 86400:
+            problems.append("HOTLINE_INLINE_SWEEP_SECONDS must be 0 (off) or between 1 and 86400")
         if not 1 <= self.answer_due_days <= 365:
             problems.append("HOTLINE_ANSWER_DUE_DAYS must be between 1 and 365")
         if not 1 <= self.board_stream_seconds <= 3600:

@@ -18,6 +18,8 @@ from .. import pipeline, runtime
 from ..cli import load_config
 from ..db import database_for
 from ..models import Message, Notification
+from ..models.delivery import FAILED as DELIVERY_FAILED
+from ..models.delivery import HELD, Delivery
 
 
 def register(group: click.Group) -> None:
@@ -49,6 +51,7 @@ def jobs(ctx: click.Context, as_json: bool) -> None:
         rows += [{"message": m.id, "reference": m.reference, "state": m.pipeline + " (stuck)",
                   "since": m.pipeline_at.isoformat() + "Z", "error": m.pipeline_error} for m, _ in waiting]
         rows += _notification_rows(session)
+        rows += _delivery_rows(session)
     failed = []
     if config.redis_url:
         from redis.exceptions import RedisError
@@ -67,6 +70,10 @@ def jobs(ctx: click.Context, as_json: bool) -> None:
         return
     click.echo("messages by pipeline state: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "none"))
     for row in rows:
+        if "delivery" in row:
+            click.echo(f"  delivery {row['delivery']} ({row['kind']}, {row['attempts']} call(s)): {row['state']} "
+                       f"since {row['since']} — {row['error']}")
+            continue
         what = f"notification {row['notification']} to {row['agency']} by {row['channel']}, " \
             if "notification" in row else ""
         click.echo(f"  {what}message {row['message']} ({row['reference']}): {row['state']} since {row['since']}"
@@ -86,6 +93,20 @@ def _notification_rows(session: Session) -> list[dict[str, Any]]:
     return [{"notification": n.id, "message": n.message_id, "reference": ref, "agency": n.agency,
              "channel": n.channel, "state": f"notification {n.status}", "attempts": n.attempts,
              "since": n.created_at.isoformat() + "Z", "error": n.last_error} for n, ref in found]
+
+
+# Held because the caller chose so: the answer waits for their call. Not a problem to show.
+_EXPECTED_HOLDS = ("no callback consent", "no number kept")
+
+
+def _delivery_rows(session: Session) -> list[dict[str, Any]]:
+    """List answer and callback calls that failed for good, or are held by something an operator can fix."""
+    found = session.scalars(select(Delivery).where(Delivery.status.in_((DELIVERY_FAILED, HELD)))
+                            .order_by(Delivery.id)).all()
+    return [{"delivery": d.id, "kind": d.kind, "answer": d.answer_id, "state": f"call {d.status}",
+             "attempts": d.attempts, "since": d.updated_at.isoformat() + "Z",
+             "error": d.held_reason or d.last_outcome or "every try failed"}
+            for d in found if not (d.status == HELD and (d.held_reason or "").startswith(_EXPECTED_HOLDS))]
 
 
 @jobs.command("recover")
