@@ -119,6 +119,7 @@ def menus_check(menus_dir: Path | None) -> None:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"menus OK: {len(menus.flow.nodes)} nodes, {len(menus.required_prompts())} prompts per language")
     _check_routing(menus)
+    _check_radio(menus)
     try:
         library, data_dir = library_for_check(menus)
     except ConfigError as exc:
@@ -150,6 +151,23 @@ def _check_routing(menus: Menus) -> None:
             if env and not os.environ.get(env):
                 click.echo(f"  warning: agency {agency.code}: {target.channel} needs {env}, which is not set here",
                            err=True)
+
+
+def _check_radio(menus: Menus) -> None:
+    """Validate the radio script phrases and stopwords (menus/radio/<lang>.toml) with the menus."""
+    from ..radio.phrases import load_radio_languages
+
+    folder = Path(menus.root) / "radio"
+    if not folder.is_dir():
+        click.echo("radio phrases: none (no radio/ folder beside the menus: no scripts or bulletins)")
+        return
+    try:
+        languages = load_radio_languages(folder)
+    except MenuError as exc:
+        raise click.ClickException(str(exc)) from exc
+    drafts = [code for code, lang in sorted(languages.items()) if not lang.reviewed]
+    click.echo(f"radio phrases OK: {', '.join(sorted(languages))}"
+               + (f" (not reviewed by a native speaker: {', '.join(drafts)})" if drafts else ""))
 
 
 @click.command()

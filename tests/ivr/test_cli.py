@@ -74,3 +74,16 @@ def test_messages_json_lists_what_callers_left(app: Flask, phone: Phone, speech_
     assert len(rows) == 1
     assert set(rows[0]) == {"id", "reference", "status", "language", "topic", "place", "created_at"}
     assert (rows[0]["language"], rows[0]["topic"], rows[0]["place"]) == ("fr", "roads", "lautoka")
+
+
+def test_menus_check_also_checks_the_radio_phrases(tmp_path: Path) -> None:
+    menus = tmp_path / "menus"
+    shutil.copytree(DEFAULT_ROOT, menus, ignore=shutil.ignore_patterns("*.py", "__pycache__", "audio"))
+    ok = CliRunner().invoke(main, ["menus", "check", "--menus", str(menus)])
+    assert ok.exit_code == 0, ok.output
+    assert "radio phrases OK: en, fj, fr, hi (not reviewed by a native speaker: fj, fr, hi)" in ok.output
+    fr = menus / "radio" / "fr.toml"
+    fr.write_text(fr.read_text(encoding="utf-8").replace("{total} messages", "{totale} messages"), encoding="utf-8")
+    broken = CliRunner().invoke(main, ["menus", "check", "--menus", str(menus)])
+    assert broken.exit_code != 0
+    assert "radio/fr.toml: phrase intro must use the fields" in broken.output
