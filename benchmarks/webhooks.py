@@ -521,19 +521,21 @@ def warm_up(ours: Server, bare: Server, media: MediaHost, menus: Menus, wavs: li
 
 
 def run(levels: list[int], calls: int, timeout: float, drain_limit: float,
-        progress: Callable[[str], None], build_prompts: bool = True) -> dict[str, Any]:
+        progress: Callable[[str], None], build_prompts: bool = True, postgres: str | None = None) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     menus = load_menus(ROOT / "menus")
     wavs = load_wavs()
     servers: list[Server] = []
     with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp, MediaHost(auth_token=AUTH_TOKEN) as media:
         data_dir = Path(tmp) / "data"
-        database_url = f"sqlite:///{(data_dir / 'hotline.sqlite3').resolve()}"
+        database_url = postgres or f"sqlite:///{(data_dir / 'hotline.sqlite3').resolve()}"
         database_for(database_url).upgrade()
         forget_databases()
         try:
             port = free_port()
             env = server_env(data_dir, port, media.account_sid)
+            if postgres:
+                env["DATABASE_URL"] = postgres
             if build_prompts:
                 # As an operator does after installing (README): the calls then play rendered prompts,
                 # and no espeak-ng rendering competes with them for the two cores.
@@ -650,6 +652,27 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(2)  # unwinds through the finally blocks that stop gunicorn
 
 
+@contextmanager
+def postgres_schema(url: str | None) -> Iterator[str | None]:
+    """Give a URL whose search_path is a fresh schema of this run, dropped afterwards (None: SQLite)."""
+    if not url:
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+
+    schema = f"hotline_bench_{secrets.token_hex(4)}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        forget_databases()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--calls", type=int, default=None, help="whole calls per concurrency level (default 200)")
@@ -659,6 +682,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain", type=float, default=600.0,
                         help="longest wait, in seconds, for our background jobs to finish before bare is measured")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    parser.add_argument("--postgres", metavar="URL", default=None,
+                        help="run ours on PostgreSQL (as in production) in a schema of its own, dropped after, "
+                             "instead of the default SQLite file; e.g. postgresql+psycopg://postgres@127.0.0.1/test")
     parser.add_argument("--no-prompts-build", action="store_true",
                         help="skip `hotline prompts build`: prompts are then rendered in the background during calls")
     args = parser.parse_args(argv)
@@ -671,8 +697,9 @@ def main(argv: list[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     try:
-        report = run(args.concurrency, calls, args.timeout, args.drain, progress,
-                     build_prompts=not args.no_prompts_build)
+        with postgres_schema(args.postgres) as postgres:
+            report = run(args.concurrency, calls, args.timeout, args.drain, progress,
+                         build_prompts=not args.no_prompts_build, postgres=postgres)
     except RuntimeError as exc:
         progress(f"benchmark failed: {exc}")
         return 2

@@ -4,8 +4,8 @@ Why: PocketSphinx's binding holds Python's GIL for the whole decode (measured: a
 froze every other thread of the process for a second). The inline queue transcribes on a thread of
 the web process, so without this each transcription would stall every webhook of that gunicorn
 worker: callers would hear dead air. In the child, the decode holds only the child's GIL, the
-parent thread waits on a pipe (which releases its GIL), and the child runs at a lower CPU priority
-so live calls win the cores. `hotline worker` processes do not need it: jobs are all they run.
+parent thread waits on a pipe (which releases its GIL), and the child runs under SCHED_IDLE (else
+at a lower priority) so live calls win the cores. `hotline worker` processes do not need it: jobs are all they run.
 
 The child loads its engine once and serves one request at a time over stdin/stdout:
 request = 4-byte length + JSON header + PCM bytes; reply = 4-byte length + JSON.
@@ -141,9 +141,13 @@ def _serve(language: str, models_dir: str) -> int:
 
     out, inp = sys.stdout.buffer, sys.stdin.buffer
     try:
-        os.nice(CHILD_NICENESS)
-    except OSError:
-        pass  # not allowed here: decode at normal priority
+        # SCHED_IDLE: decode only on CPU time no live call wants; a backlog waits, a caller never does.
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        try:
+            os.nice(CHILD_NICENESS)  # no SCHED_IDLE here (not Linux): at least a lower priority
+        except OSError:
+            pass  # not allowed here: decode at normal priority
     try:
         engine = engine_for(language, Path(models_dir) if models_dir else None)
         if engine is None:
@@ -167,5 +171,13 @@ def _serve(language: str, models_dir: str) -> int:
     return 0
 
 
+def main(argv: list[str]) -> int:
+    """Serve until the parent closes the pipe; a parent that died first ends the child quietly."""
+    try:
+        return _serve(argv[1], argv[2] if len(argv) > 2 else "")
+    except (BrokenPipeError, KeyboardInterrupt):
+        return 0
+
+
 if __name__ == "__main__":
-    sys.exit(_serve(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else ""))
+    sys.exit(main(sys.argv))
