@@ -27,9 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -39,11 +37,13 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pg_schema import bench_schema  # noqa: E402 - benchmarks/ is on sys.path as the script's folder
+
 from ivr import create_app  # noqa: E402
 from ivr.auth import create_user  # noqa: E402
 from ivr.config import Config  # noqa: E402
 from ivr.dashboard_inbox import InboxFilter, encode_cursor, inbox_query  # noqa: E402
-from ivr.db import database_for, forget_databases  # noqa: E402
+from ivr.db import database_for  # noqa: E402
 from ivr.models.base import utcnow  # noqa: E402
 
 P95_TARGET_MS = 200.0
@@ -55,27 +55,6 @@ TOPIC_OF = {"water": "water", "health": "health", "roads": "roads", "power": "el
             "triage": "other"}
 PLACES = ("suva", "nausori", "nadi", "lautoka", "ba", "labasa", "savusavu", "levuka")
 LANGUAGES = ("en", "fj", "hi", "fr")
-
-
-def schema_url(base: str, schema: str) -> str:
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}"
-
-
-@contextmanager
-def bench_schema(base: str) -> Iterator[str]:
-    """Create a throwaway schema, yield its URL, always drop it."""
-    schema = f"bench_inbox_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield schema_url(base, schema)
-    finally:
-        forget_databases()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def fill(url: str, count: int) -> float:
@@ -166,7 +145,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args()
     base_url = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    with bench_schema(base_url) as url, tempfile.TemporaryDirectory() as tmp:
+    with bench_schema(base_url, "bench_inbox") as url, tempfile.TemporaryDirectory() as tmp:
         database_for(url).upgrade()
         fill_seconds = fill(url, args.messages)
         config = Config(secret_key="bench-secret", pepper="bench-pepper", twilio_auth_token="bench-token",

@@ -25,9 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,8 +34,10 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pg_schema import bench_schema  # noqa: E402 - benchmarks/ is on sys.path as the script's folder
+
 from ivr.config import Config  # noqa: E402
-from ivr.db import database_for, forget_databases  # noqa: E402
+from ivr.db import database_for  # noqa: E402
 from ivr.models.base import utcnow  # noqa: E402
 from ivr.radio.period import last  # noqa: E402
 from ivr.radio.station import Station  # noqa: E402
@@ -59,27 +59,6 @@ SENTENCES = {
     "fj": ["sa voroka tale na paipo ni wai volekati na makete", "e sega na wai ena tavoi me tolu na siga",
            "sa luvu na sala ki na koronivuli ni oti na uca"],
 }
-
-
-def schema_url(base: str, schema: str) -> str:
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}"
-
-
-@contextmanager
-def bench_schema(base: str) -> Iterator[str]:
-    """Create a throwaway schema, yield its URL, always drop it."""
-    schema = f"bench_radio_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield schema_url(base, schema)
-    finally:
-        forget_databases()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _array(values: tuple[str, ...] | list[str]) -> str:
@@ -146,7 +125,7 @@ def main() -> int:
     import os
 
     base = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    with tempfile.TemporaryDirectory() as tmp, bench_schema(base) as url:
+    with tempfile.TemporaryDirectory() as tmp, bench_schema(base, "bench_radio") as url:
         database_for(url).upgrade()
         fill_seconds = fill(url, args.messages)
         config = Config(secret_key="bench", pepper="bench", twilio_auth_token="bench",

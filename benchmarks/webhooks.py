@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from pg_schema import bench_schema
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
@@ -658,19 +659,8 @@ def postgres_schema(url: str | None) -> Iterator[str | None]:
     if not url:
         yield None
         return
-    from sqlalchemy import create_engine, text
-
-    schema = f"hotline_bench_{secrets.token_hex(4)}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        forget_databases()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with bench_schema(url, "hotline_bench") as schema:
+        yield schema
 
 
 def main(argv: list[str] | None = None) -> int:
