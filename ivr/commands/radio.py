@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import datetime
 
 import click
 
@@ -13,7 +14,7 @@ from ..cli import load_config
 from ..config import Config
 from ..db import database_for
 from ..models import utcnow
-from ..radio.period import last, last_complete_week, parse_since
+from ..radio.period import Period, last, last_complete_week, parse_since
 from ..radio.schedule import enqueue_due_summaries, enqueue_redaction
 from ..radio.script import write_script
 from ..radio.station import Station, UnknownChoice
@@ -40,6 +41,16 @@ def radio() -> None:
     """Radio commands: what callers raised, for community stations."""
 
 
+def _period(since: str, last_week: bool) -> tuple[Period, datetime]:
+    """Turn --since / --last-week into the period they name, ending now; a bad --since is a usage error."""
+    try:
+        span = parse_since(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from exc
+    now = utcnow()
+    return (last_complete_week(now) if last_week else last(span, now)), now
+
+
 @radio.command("summary")
 @click.option("--since", "since", default="7d", show_default=True,
               help="How far back from now: a number and h, d or w (24h, 7d, 2w).")
@@ -54,14 +65,9 @@ def radio_summary(since: str, last_week: bool, place: str | None, language: str 
     Without --json it prints the script a host reads on air, in the language asked for (else the
     station's, HOTLINE_RADIO_LANGUAGE).
     """
-    try:
-        span = parse_since(since)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from exc
+    period, now = _period(since, last_week)
     config = load_config()
     station = _station(config)
-    now = utcnow()
-    period = last_complete_week(now) if last_week else last(span, now)
     db = database_for(config.database_url)
     try:
         with db.session() as session:
@@ -85,14 +91,9 @@ def radio_bulletin(since: str, last_week: bool, place: str | None, language: str
     """Build a bulletin's MP3 now, in this process (for cron or a studio without the web page)."""
     from ..radio.bulletin import READY, BulletinError, build_bulletin, bulletins_dir, publish_bulletin, request_bulletin
 
-    try:
-        span = parse_since(since)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from exc
+    period, _ = _period(since, last_week)
     config = load_config()
     station = _station(config)
-    now = utcnow()
-    period = last_complete_week(now) if last_week else last(span, now)
     with database_for(config.database_url).session() as session:
         try:
             bulletin = request_bulletin(session, station, period, language=language, place=place)

@@ -34,7 +34,7 @@ from .feed import render_feed
 from .moderation import ModerationRefused, NotFound, approve, moderation_queue, reject
 from .period import Period, last, last_complete_week, parse_since
 from .schedule import BULLETIN_JOB, bulletin_job_id
-from .script import write_script
+from .script import Script, write_script
 from .station import Station, UnknownChoice
 from .summary import ON_AIR
 
@@ -98,15 +98,20 @@ def index() -> str:
                            languages=station.menus.languages, args=request.args)
 
 
-@bp.get("/script")
-@login_required(*HOSTS)
-def script() -> str:
-    """The printable script, in the station's language (or ?in=fr)."""
+def _requested_script() -> tuple[Script, Choice]:
+    """Summarise the period the request asks for and write its script in the language asked for."""
     station = _station()
     choice = _choice(station)
     with services().db.session() as db:
         summary = station.summarise(db, choice.period, place=choice.place, language=choice.language)
-    written = write_script(summary, station.languages[choice.say_in], station.menus)
+    return write_script(summary, station.languages[choice.say_in], station.menus), choice
+
+
+@bp.get("/script")
+@login_required(*HOSTS)
+def script() -> str:
+    """The printable script, in the station's language (or ?in=fr)."""
+    written, choice = _requested_script()
     return render_template("radio/script.html", script=written, choice=choice, args=request.args)
 
 
@@ -114,12 +119,7 @@ def script() -> str:
 @login_required(*HOSTS)
 def script_text() -> Response:
     """The same script as plain text, to print or paste."""
-    station = _station()
-    choice = _choice(station)
-    with services().db.session() as db:
-        summary = station.summarise(db, choice.period, place=choice.place, language=choice.language)
-    written = write_script(summary, station.languages[choice.say_in], station.menus)
-    return Response(written.text(), mimetype="text/plain")
+    return Response(_requested_script()[0].text(), mimetype="text/plain")
 
 
 @bp.get("/moderation")
