@@ -124,6 +124,12 @@ def keep_number_for_consent(session: Session, config: Config, caller: Caller | N
 # ---- answers -----------------------------------------------------------------------------------
 
 
+# Holds the caller chose (no consent, or no number kept): the answer simply waits for their call.
+NO_CONSENT_HOLD = "no callback consent: the answer waits for the caller to ring and key the reference"
+NO_NUMBER_HOLD = "no number kept for the caller: the answer waits for the caller to ring and key the reference"
+CHOSEN_HOLDS = (NO_CONSENT_HOLD, NO_NUMBER_HOLD)
+
+
 def plan_answer_delivery(session: Session, config: Config, answer: Answer, *, number_kept: bool,
                          now: datetime) -> Delivery:
     """Create (once) the delivery of an answer: held when the caller cannot be rung, else scheduled."""
@@ -134,9 +140,9 @@ def plan_answer_delivery(session: Session, config: Config, answer: Answer, *, nu
     caller = message.caller_id
     held = None
     if caller is None or message.consent not in CONSENTS:
-        held = "no callback consent: the answer waits for the caller to ring and key the reference"
+        held = NO_CONSENT_HOLD
     elif not number_kept:
-        held = "no number kept for the caller: the answer waits for the caller to ring and key the reference"
+        held = NO_NUMBER_HOLD
     elif not config.twilio_caller_id:
         held = "TWILIO_CALLER_ID is not set: no outbound calls are placed"
     delivery = Delivery(kind=ANSWER, answer_id=answer.id, caller_id=caller, reason="consent",

@@ -20,6 +20,7 @@ from ..db import database_for
 from ..models import Message, Notification
 from ..models.delivery import FAILED as DELIVERY_FAILED
 from ..models.delivery import HELD, Delivery
+from ..outbound_calls import CHOSEN_HOLDS
 
 
 def register(group: click.Group) -> None:
@@ -95,10 +96,6 @@ def _notification_rows(session: Session) -> list[dict[str, Any]]:
              "since": n.created_at.isoformat() + "Z", "error": n.last_error} for n, ref in found]
 
 
-# Held because the caller chose so: the answer waits for their call. Not a problem to show.
-_EXPECTED_HOLDS = ("no callback consent", "no number kept")
-
-
 def _delivery_rows(session: Session) -> list[dict[str, Any]]:
     """List answer and callback calls that failed for good, or are held by something an operator can fix."""
     found = session.scalars(select(Delivery).where(Delivery.status.in_((DELIVERY_FAILED, HELD)))
@@ -106,7 +103,7 @@ def _delivery_rows(session: Session) -> list[dict[str, Any]]:
     return [{"delivery": d.id, "kind": d.kind, "answer": d.answer_id, "state": f"call {d.status}",
              "attempts": d.attempts, "since": d.updated_at.isoformat() + "Z",
              "error": d.held_reason or d.last_outcome or "every try failed"}
-            for d in found if not (d.status == HELD and (d.held_reason or "").startswith(_EXPECTED_HOLDS))]
+            for d in found if not (d.status == HELD and d.held_reason in CHOSEN_HOLDS)]  # the caller's choice
 
 
 @jobs.command("recover")
