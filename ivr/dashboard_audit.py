@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .dashboard_inbox import FilterRejected
+from .dashboard_inbox import FilterRejected, on_days, parse_day
 from .models.accounts import AuditEvent, User
 
 PAGE_SIZE = 100
@@ -46,13 +46,6 @@ class AuditRow:
 
 def parse_audit_filter(args: Mapping[str, str]) -> AuditFilter:
     """Read the audit page's query string; raise FilterRejected naming a malformed value."""
-    def day(name: str) -> date | None:
-        raw = args.get(name, "").strip()
-        try:
-            return date.fromisoformat(raw) if raw else None
-        except ValueError as exc:
-            raise FilterRejected(f"{name} must be a date like 2025-01-31, not {raw!r}") from exc
-
     before = args.get("before", "").strip()
     if before and not before.isdigit():
         raise FilterRejected(f"'before' must be an audit row id, not {before!r}")
@@ -60,7 +53,8 @@ def parse_audit_filter(args: Mapping[str, str]) -> AuditFilter:
                        email=args.get("email", "").strip().lower() or None,
                        target_type=args.get("target_type", "").strip() or None,
                        target_id=args.get("target_id", "").strip() or None,
-                       date_from=day("from"), date_to=day("to"), before_id=int(before) if before else None)
+                       date_from=parse_day(args, "from"), date_to=parse_day(args, "to"),
+                       before_id=int(before) if before else None)
 
 
 def load_audit(db: Session, f: AuditFilter, per_page: int = PAGE_SIZE) -> tuple[list[AuditRow], int | None]:
@@ -74,10 +68,7 @@ def load_audit(db: Session, f: AuditFilter, per_page: int = PAGE_SIZE) -> tuple[
         q = q.where(AuditEvent.target_type == f.target_type)
     if f.target_id:
         q = q.where(AuditEvent.target_id == f.target_id)
-    if f.date_from:
-        q = q.where(AuditEvent.at >= datetime.combine(f.date_from, datetime.min.time()))
-    if f.date_to:
-        q = q.where(AuditEvent.at < datetime.combine(f.date_to + timedelta(days=1), datetime.min.time()))
+    q = q.where(*on_days(AuditEvent.at, f.date_from, f.date_to))
     if f.before_id:
         q = q.where(AuditEvent.id < f.before_id)
     found = db.execute(q.order_by(AuditEvent.id.desc()).limit(per_page + 1)).all()

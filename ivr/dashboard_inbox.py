@@ -11,8 +11,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, and_, exists, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .models import Answer, Message
 from .models.accounts import User
@@ -96,7 +96,8 @@ def _choice(args: Mapping[str, str], name: str, allowed: Collection[str]) -> str
     return value
 
 
-def _day(args: Mapping[str, str], name: str) -> date | None:
+def parse_day(args: Mapping[str, str], name: str) -> date | None:
+    """Read an optional YYYY-MM-DD query value; raise FilterRejected naming a malformed one."""
     value = args.get(name, "").strip()
     if not value:
         return None
@@ -104,6 +105,17 @@ def _day(args: Mapping[str, str], name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise FilterRejected(f"{name} must be a date like 2025-01-31, not {value!r}") from exc
+
+
+def on_days(column: ColumnElement[datetime] | InstrumentedAttribute[datetime], first: date | None,
+            last: date | None) -> list[ColumnElement[bool]]:
+    """Return the conditions keeping `column` within whole days first..last (both optional, inclusive)."""
+    conditions = []
+    if first:
+        conditions.append(column >= datetime.combine(first, datetime.min.time()))
+    if last:
+        conditions.append(column < datetime.combine(last + timedelta(days=1), datetime.min.time()))
+    return conditions
 
 
 def parse_filter(args: Mapping[str, str], user: User, *, agencies: Collection[str], topics: Collection[str],
@@ -118,7 +130,7 @@ def parse_filter(args: Mapping[str, str], user: User, *, agencies: Collection[st
     raw_per_page = args.get("per_page", "").strip() or str(PAGE_SIZE)
     if not raw_per_page.isdigit() or not 1 <= int(raw_per_page) <= MAX_PAGE_SIZE:
         raise FilterRejected(f"per_page must be a whole number from 1 to {MAX_PAGE_SIZE}, not {raw_per_page!r}")
-    date_from, date_to = _day(args, "from"), _day(args, "to")
+    date_from, date_to = parse_day(args, "from"), parse_day(args, "to")
     if date_from and date_to and date_from > date_to:
         raise FilterRejected("'from' must not be after 'to'")
     before = args.get("before", "").strip()
@@ -144,10 +156,7 @@ def inbox_query(f: InboxFilter, *, now: datetime, due_days: int) -> Select[Messa
         q = q.where(Message.place == f.place)
     if f.language:
         q = q.where(Message.language == f.language)
-    if f.date_from:
-        q = q.where(Message.created_at >= datetime.combine(f.date_from, datetime.min.time()))
-    if f.date_to:
-        q = q.where(Message.created_at < datetime.combine(f.date_to + timedelta(days=1), datetime.min.time()))
+    q = q.where(*on_days(Message.created_at, f.date_from, f.date_to))
     if f.overdue:
         if f.status == "closed":
             q = q.where(literal(False))
