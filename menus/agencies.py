@@ -8,7 +8,6 @@ agency, so a typo is caught by `hotline menus check` and not by a message that r
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from .loader import MenuError
+from .loader import MenuError, read_toml
 from .rules import Rules, load_rules
 from .schema import Menus
 
@@ -129,13 +128,7 @@ def check_agencies(path: Path, *, topics: Collection[str], places: Collection[st
     """Build Agencies from a file, raising one MenuError that lists every problem."""
     fname = path.name
     problems: list[str] = []
-    try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise MenuError([f"{fname}: file not found ({path})"]) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise MenuError([f"{fname}: not valid TOML: {exc}"]) from None
+    raw = read_toml(path, fname)
     for extra in sorted(set(raw) - {"agencies"}):
         problems.append(f"{fname}: unknown top-level setting {extra!r} (agencies go in [agencies.CODE])")
     tables = raw.get("agencies")

@@ -58,16 +58,24 @@ def load_menus(root: Path | str | None = None) -> Menus:
     return menus
 
 
-def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
-    rel = path.name if path.parent.name != "prompts" else f"prompts/{path.name}"
+def read_toml(path: Path, where: str) -> dict[str, Any]:
+    """Parse one data file; raise MenuError naming it (as `where`) when it is missing or not TOML."""
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        problems.append(f"{rel}: file not found")
+        raise MenuError([f"{where}: file not found ({path})"]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        problems.append(f"{rel}: not valid TOML: {exc}")
-    return None
+        raise MenuError([f"{where}: not valid TOML: {exc}"]) from None
+
+
+def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    rel = path.name if path.parent.name != "prompts" else f"prompts/{path.name}"
+    try:
+        return read_toml(path, rel)
+    except MenuError as exc:
+        problems.extend(exc.problems)  # go on, so one run lists the problems of every file
+        return None
 
 
 def _build_flow(raw: dict[str, Any], fname: str, problems: list[str]) -> Flow | None:

@@ -7,7 +7,6 @@ is reported at once with the file, the language and the keyword.
 
 from __future__ import annotations
 
-import tomllib
 import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .loader import MenuError
+from .loader import MenuError, read_toml
 
 SEPARATORS = ("P", "S", "Z")  # Unicode categories that end a word: punctuation, symbols, spaces (and controls)
 
@@ -88,13 +87,7 @@ def load_rules(path: Path | str, *, languages: Collection[str], topics: Collecti
     """
     path = Path(path)
     fname = path.name
-    try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise MenuError([f"{fname}: file not found ({path})"]) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise MenuError([f"{fname}: not valid TOML: {exc}"]) from None
+    raw = read_toml(path, fname)
     problems: list[str] = []
     by_language: dict[str, tuple[Rule, ...]] = {}
     for language, spec in raw.items():
