@@ -24,7 +24,7 @@ from .outbound_flow import OutboundCall, outbound_step, render_outbound
 from .pipeline import INGEST_JOB
 from .services import Services, services
 from .twiml import render_error
-from .voice import CALL_STATUSES, SID, empty_twiml, twiml, verify_twilio
+from .voice import CALL_STATUSES, SID, empty_twiml, twilio_error, twiml, verify_twilio
 
 log = logging.getLogger(__name__)
 bp = Blueprint("outbound", __name__, url_prefix="/voice")
@@ -36,12 +36,7 @@ OUTBOUND_STATUSES = CALL_STATUSES | {"initiated", "answered"}
 @bp.errorhandler(Exception)
 def outbound_error(exc: Exception) -> Response | HTTPException:
     """Say goodbye politely on a live call; a status callback gets a 500 so Twilio's log shows it."""
-    if isinstance(exc, HTTPException):
-        return exc
-    log.exception("outbound webhook %s failed", request.endpoint)
-    svc = services()
-    body = render_error(svc.prompts, svc.default_language())
-    return twiml(body) if request.endpoint == "outbound.outbound" else twiml(body, status=500)
+    return twilio_error(exc, live=request.endpoint == "outbound.outbound")
 
 
 def _arg_int(name: str) -> int | None:

@@ -68,16 +68,20 @@ def verify_twilio() -> Response | None:
     return None
 
 
-@bp.errorhandler(Exception)
-def live_call_error(exc: Exception) -> Response | HTTPException:
-    """Keep the caller on a sensible path even when our side failed."""
+def twilio_error(exc: Exception, live: bool) -> Response | HTTPException:
+    """Answer a failed webhook: a polite TwiML goodbye, 200 on a live call, 500 on a callback (Twilio logs it)."""
     if isinstance(exc, HTTPException):
         return exc
     log.exception("voice webhook %s failed", request.endpoint)
     svc = services()
-    if request.endpoint in LIVE_ENDPOINTS:
-        return twiml(render_error(svc.prompts, svc.default_language()))
-    return twiml(render_error(svc.prompts, svc.default_language()), status=500)
+    body = render_error(svc.prompts, svc.default_language())
+    return twiml(body) if live else twiml(body, status=500)
+
+
+@bp.errorhandler(Exception)
+def live_call_error(exc: Exception) -> Response | HTTPException:
+    """Keep the caller on a sensible path even when our side failed."""
+    return twilio_error(exc, live=request.endpoint in LIVE_ENDPOINTS)
 
 
 def _context(svc: Services, session: Session | None = None, call: calls.Call | None = None) -> Context:
