@@ -97,23 +97,20 @@ def transcribe_message(message_id: int) -> str:
         message = session.get(Message, message_id)
         if message is None:
             return "no such message"
-        if message.transcript is not None:
+        transcribed = message.transcript is not None
+        if transcribed:
             if message.pipeline not in (pipeline.READY, pipeline.ROUTED):
                 pipeline.set_state(message, pipeline.READY)
             routed = message.pipeline == pipeline.ROUTED
         else:
-            routed = None
-    if routed is not None:
+            rec = session.scalar(select(Recording).where(Recording.message_id == message_id))
+            if rec is None or not rec.stored_path:
+                raise JobFailed(f"message {message_id}: recording not stored yet")
+            language, path = message.language, store_for(config).path(rec.recording_sid)
+    if transcribed:
         if not routed:
-            queue_routing(config, message_id)
+            queue_routing(config, message_id)  # after the commit above, so the routing job sees READY
         return "already transcribed"
-    with db.session() as session:
-        message = session.get(Message, message_id)
-        assert message is not None
-        rec = session.scalar(select(Recording).where(Recording.message_id == message_id))
-        if rec is None or not rec.stored_path:
-            raise JobFailed(f"message {message_id}: recording not stored yet")
-        language, path = message.language, store_for(config).path(rec.recording_sid)
     # Without Redis this runs on a thread of the web process: decode in a child process there, so a
     # transcription never holds the GIL that every webhook of this process needs (speech/isolated.py).
     engine = engine_for(language, config.vosk_models_dir, isolated=not config.redis_url)
