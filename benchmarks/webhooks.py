@@ -106,11 +106,19 @@ class Server:
 
     def worker_cpu_seconds(self) -> float | None:
         """Return the CPU time the workers and their own children (job processes) have used (Linux /proc)."""
+        split = self.cpu_split()
+        return None if split is None else sum(split)
+
+    def cpu_split(self) -> tuple[float, float] | None:
+        """Return the CPU seconds of the web workers themselves and of the processes they started (jobs)."""
         try:
-            ticks = sum(_cpu_ticks(pid) for pid in _descendants(self.proc.pid))
+            workers = _children(self.proc.pid)
+            web = sum(_cpu_ticks(pid) for pid in workers)
+            jobs = sum(_cpu_ticks(pid) for worker in workers for pid in _descendants(worker))
         except (OSError, ValueError, IndexError):
             return None
-        return ticks / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        return web / tick, jobs / tick
 
     def log_count(self, *needles: str) -> int:
         """Count the lines of the server's log that contain any of the needles."""
@@ -127,20 +135,26 @@ class Server:
             return ""
 
 
-def _descendants(pid: int) -> list[int]:
-    """List the processes below pid, from every thread's children file (a thread may start one)."""
+def _children(pid: int) -> list[int]:
+    """List the processes pid started, from every thread's children file (a thread may start one)."""
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            children = [int(c) for c in (task / "children").read_text().split()]
+            found.extend(int(c) for c in (task / "children").read_text().split())
         except OSError:
             continue  # the thread ended meanwhile
-        for child in children:
-            found.append(child)
-            try:
-                found.extend(_descendants(child))
-            except OSError:
-                pass  # the child ended meanwhile
+    return found
+
+
+def _descendants(pid: int) -> list[int]:
+    """List every process below pid."""
+    found: list[int] = []
+    for child in _children(pid):
+        found.append(child)
+        try:
+            found.extend(_descendants(child))
+        except OSError:
+            pass  # the child ended meanwhile
     return found
 
 
@@ -231,7 +245,8 @@ class Result:
     error_kinds: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     calls: int = 0
-    cpu_seconds: float | None = None
+    cpu_seconds: float | None = None  # the web workers and the job processes they started
+    web_cpu_seconds: float | None = None  # the web workers alone (webhooks, inline job threads)
     client_cpu_seconds: float = 0.0
     other_load: float | None = None  # share of all cores used by processes outside the benchmark
     timed_out: bool = False
@@ -257,6 +272,7 @@ class Result:
                 "p99_ms": round(self.percentile_ms(99), 2),
                 "server_p50_ms": percentile(self.server_ms, 50), "server_p99_ms": percentile(self.server_ms, 99),
                 "server_cpu_ms_per_request": self.per_request_ms(self.cpu_seconds),
+                "web_cpu_ms_per_request": self.per_request_ms(self.web_cpu_seconds),
                 "client_cpu_ms_per_request": self.per_request_ms(self.client_cpu_seconds),
                 "other_processes_cpu_share": None if self.other_load is None else round(self.other_load, 3),
                 "errors": len(self.errors), "error_kinds": dict(self.error_kinds), "first_errors": self.errors[:3],
@@ -294,17 +310,18 @@ def measured(server: Server, result: Result) -> Iterator[None]:
     saturated client caps both sides' requests per second.
     """
     server.take_server_times()  # skip what earlier phases logged
-    server_before, client_before = server.worker_cpu_seconds(), time.process_time()
+    split_before, client_before = server.cpu_split(), time.process_time()
     machine_before = machine_busy_seconds()
     start = time.perf_counter()
     yield
     result.seconds = time.perf_counter() - start
-    machine_after, server_after = machine_busy_seconds(), server.worker_cpu_seconds()
+    machine_after, split_after = machine_busy_seconds(), server.cpu_split()
     result.client_cpu_seconds = time.process_time() - client_before
     time.sleep(0.2)  # let the workers write the last access-log lines
     result.server_ms = server.take_server_times()
-    if server_before is not None and server_after is not None:
-        result.cpu_seconds = server_after - server_before
+    if split_before is not None and split_after is not None:
+        result.web_cpu_seconds = split_after[0] - split_before[0]
+        result.cpu_seconds = sum(split_after) - sum(split_before)
         if machine_before is not None and machine_after is not None:
             # Whatever else ran on the machine meanwhile (another benchmark, a test run) skews both sides.
             other = machine_after - machine_before - result.cpu_seconds - result.client_cpu_seconds
@@ -606,19 +623,22 @@ def table(report: dict[str, Any]) -> str:
                  f"-> {'HELD' if report['targets_held'] else 'MISSED'}")
     lines.append("")
     head = (f"{'conc':>4}  {'ours server p50/p99 ms':>22}  {'bare server p50/p99 ms':>22}  "
-            f"{'server cpu ms/req':>17}  {'client cpu ms/req':>17}  {'others o/b':>10}  ours busy after calls")
+            f"{'web cpu ms/req':>14}  {'server cpu ms/req':>17}  {'client cpu ms/req':>17}  {'others o/b':>10}  "
+            "ours busy after calls")
     lines += [head, "-" * len(head)]
     for lv in report["levels"]:
         o, b = lv["ours"], lv["bare"]
         busy = lv["ours_busy_after_calls_s"]
         lines.append(f"{lv['concurrency']:>4}  {o['server_p50_ms']:>12.0f} / {o['server_p99_ms']:>7.0f}  "
                      f"{b['server_p50_ms']:>12.0f} / {b['server_p99_ms']:>7.0f}  "
-                     f"{_pair(o, b, 'server_cpu_ms_per_request'):>17}  {_pair(o, b, 'client_cpu_ms_per_request'):>17}  "
+                     f"{_pair(o, b, 'web_cpu_ms_per_request'):>14}  {_pair(o, b, 'server_cpu_ms_per_request'):>17}  "
+                     f"{_pair(o, b, 'client_cpu_ms_per_request'):>17}  "
                      f"{_share(o):>4} / {_share(b):>3}  "
                      + (f"{busy:.0f} s" if busy is not None else "> drain limit"))
-    lines.append("server = durations in gunicorn's access log; cpu = ours / bare, ms per webhook (server: the workers\n"
-                 "and their job processes; client: this process); others = share of the cores used by processes\n"
-                 "outside this benchmark meanwhile; bare is measured once ours is idle again")
+    lines.append("server = durations in gunicorn's access log; cpu = ours / bare, ms per webhook (web: the gunicorn\n"
+                 "workers; server: the workers and the job processes they started; client: this process);\n"
+                 "others = share of the cores used by processes outside this benchmark meanwhile;\n"
+                 "bare is measured once ours is idle again")
     shares = [lv[side]["other_processes_cpu_share"] or 0.0 for lv in report["levels"] for side in ("ours", "bare")]
     busiest = max(shares, default=0.0)
     if busiest > NOISY_SHARE:

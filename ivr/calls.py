@@ -9,10 +9,12 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .flow import Audio, CallState, Lookup, Text, Utterance
 from .models import Answer, Call, Caller, Message, Recording, utcnow
@@ -76,8 +78,18 @@ def load_state(call: Call) -> CallState:
     return CallState.from_dict(data if isinstance(data, dict) else {})
 
 
-def save_state(call: Call, state: CallState) -> None:
-    call.state = json.dumps(state.to_dict(), sort_keys=True)
+def save_state(session: Session, call: Call, state: CallState) -> None:
+    """Store where the call is: one UPDATE of a stored call, without the ORM's flush (every webhook does this)."""
+    value = json.dumps(state.to_dict(), sort_keys=True)
+    info = inspect(call)
+    if not info.persistent or info.modified:
+        call.state = value  # a new call, or one with other changes: the flush writes it all at once
+        return
+    now = utcnow()
+    calls = cast(Table, Call.__table__)
+    session.execute(update(calls).where(calls.c.id == call.id).values(state=value, updated_at=now))
+    set_committed_value(call, "state", value)
+    set_committed_value(call, "updated_at", now)
 
 
 @dataclass(frozen=True)
@@ -178,7 +190,7 @@ def end_call(session: Session, call: Call, status: str, duration: int | None) ->
     if rec is None or rec.discarded or rec.message_id is not None:
         return None
     message = keep_message(session, call, state, confirmed=False)
-    save_state(call, replace(state, reference=message.reference))
+    save_state(session, call, replace(state, reference=message.reference))
     return message
 
 

@@ -95,7 +95,7 @@ def _bind_call(session: Session, delivery: Delivery, attempt: int, sid: str, lan
     if calls.find_call(session, sid) is None:
         caller = session.get(Caller, delivery.caller_id) if delivery.caller_id is not None else None
         call = calls.start_call(session, sid, caller)
-        calls.save_state(call, CallState(language=language))
+        calls.save_state(session, call, CallState(language=language))
 
 
 @bp.post("/outbound-status")

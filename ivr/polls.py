@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +41,7 @@ MAX_OPTIONS = 9  # one keypad key each, 1..9
 MAX_QUESTION = 300
 MAX_LABEL = 80
 MAX_SPOKEN = 400
+POLL_CHECK_SECONDS = 2.0  # how stale each web process's view of "which poll is open" may be
 
 
 class PollRefused(ValueError):
@@ -91,6 +94,51 @@ def open_poll(session: Session) -> RadioPoll | None:
                           .order_by(RadioPoll.opened_at.desc(), RadioPoll.id.desc()).limit(1))
 
 
+@dataclass(frozen=True)
+class OpenPollView:
+    """What a call step needs of the open poll, kept in memory between look-ups."""
+
+    id: int
+    options: int
+    spoken: Mapping[str, str]
+    audio: Mapping[str, Mapping[str, str]]
+
+
+class OpenPollCache:
+    """Remember, per database, which poll is open, and look again after POLL_CHECK_SECONDS.
+
+    Every call step asks (main menu key 4 is offered only while a poll is open) and almost always
+    no poll is open, so a web process asks the database at most every two seconds instead of on
+    every webhook. Opening or closing a poll in this process is seen at once; in another process
+    within POLL_CHECK_SECONDS. A vote is still checked against the database when it is stored.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, OpenPollView | None]] = {}
+
+    def get(self, session: Session) -> OpenPollView | None:
+        key = str(session.get_bind().engine.url)
+        now = time.monotonic()
+        with self._lock:
+            known = self._entries.get(key)
+        if known is not None and now - known[0] < POLL_CHECK_SECONDS:
+            return known[1]
+        poll = open_poll(session)
+        view = None if poll is None else OpenPollView(poll.id, len(options_of(poll)), json.loads(poll.spoken),
+                                                      json.loads(poll.audio))
+        with self._lock:
+            self._entries[key] = (now, view)
+        return view
+
+    def forget(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+open_polls = OpenPollCache()
+
+
 def create_poll(session: Session, draft: PollDraft, *, user_id: int | None, data_dir: Path) -> RadioPoll:
     """Open a poll with its spoken question rendered per language; refuse while another is open."""
     current = open_poll(session)
@@ -102,6 +150,7 @@ def create_poll(session: Session, draft: PollDraft, *, user_id: int | None, data
     session.add(poll)
     session.flush()
     poll.audio = json.dumps(_render_questions(poll.id, draft.spoken, data_dir))
+    open_polls.forget()
     return poll
 
 
@@ -113,6 +162,7 @@ def close_poll(session: Session, poll_id: int) -> RadioPoll:
     if poll.status == "open":
         poll.status = "closed"
         poll.closed_at = utcnow()
+        open_polls.forget()
     return poll
 
 
@@ -160,27 +210,26 @@ def record_vote(session: Session, poll_id: int, voter_hash: str | None, option: 
     return "counted"
 
 
-def offer_for(session: Session, voter_hash: str | None, audio_url: str,
+def offer_for(session: Session, voter: Callable[[], str | None], audio_url: str,
               say_voices: Mapping[str, str]) -> OpenPoll | None:
     """Describe the open poll for the flow engine, or None when no poll is open.
 
+    `voter` returns the caller's number hash (asked only while a poll is open: it may cost a query);
     `audio_url` is a format string with {poll}, {lang} and {v}; `say_voices` maps each language to
     its Twilio <Say> voice ("" when there is none), used where no audio could be rendered.
     """
-    poll = open_poll(session)
+    poll = open_polls.get(session)
     if poll is None:
         return None
-    spoken: dict[str, str] = json.loads(poll.spoken)
-    audio: dict[str, dict[str, str]] = json.loads(poll.audio)
     questions: dict[str, Utterance] = {}
-    for lang, text in spoken.items():
-        if lang in audio:
-            questions[lang] = Audio(audio_url.format(poll=poll.id, lang=lang, v=audio[lang]["sha256"][:16]))
+    for lang, text in poll.spoken.items():
+        if lang in poll.audio:
+            questions[lang] = Audio(audio_url.format(poll=poll.id, lang=lang, v=poll.audio[lang]["sha256"][:16]))
         elif say_voices.get(lang):
             questions[lang] = Text(text)
+    voter_hash = voter()
     voted = bool(voter_hash) and has_voted(session, poll.id, str(voter_hash))
-    return OpenPoll(id=poll.id, options=len(options_of(poll)), questions=questions,
-                    can_vote=bool(voter_hash), voted=voted)
+    return OpenPoll(id=poll.id, options=poll.options, questions=questions, can_vote=bool(voter_hash), voted=voted)
 
 
 def question_audio(data_dir: Path, poll: RadioPoll, language: str) -> Path | None:

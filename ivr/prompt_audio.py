@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -105,6 +106,9 @@ class PromptLibrary:
         self._stamps: dict[str, tuple[int, ...]] = {}
         self._scanned_at: dict[str, float] = {}
         self._entries: dict[str, Mapping[str, PromptFile]] = {}
+        self._coverage: dict[str, tuple[Mapping[str, PromptFile], Coverage]] = {}  # per snapshot
+        self._offered: tuple[tuple[Mapping[str, PromptFile], ...], tuple[str, ...]] | None = None  # per snapshots
+        self._folders = {code: tuple(os.fspath(f) for f in self._watched(code)) for code in menus.languages}
         self._files: dict[Path, tuple[int, int, str | None]] = {}  # path -> (mtime_ns, size, sha256 or None)
 
     @classmethod
@@ -124,16 +128,30 @@ class PromptLibrary:
     def coverage(self, language: str) -> Coverage:
         """Count the language's prompts by source; list those without audio."""
         entries = self._current(language)
+        known = self._coverage.get(language)
+        if known is not None and known[0] is entries:  # counted already for this snapshot
+            return known[1]
         human = sum(1 for pid in self.required if pid in entries and entries[pid].source == HUMAN)
         missing = tuple(pid for pid in self.required if pid not in entries)
-        return Coverage(language=language, total=len(self.required), human=human,
-                        synthesised=len(self.required) - human - len(missing), missing=missing,
-                        say_fallback=bool(self.menus.languages[language].twilio_voice))
+        counted = Coverage(language=language, total=len(self.required), human=human,
+                           synthesised=len(self.required) - human - len(missing), missing=missing,
+                           say_fallback=bool(self.menus.languages[language].twilio_voice))
+        self._coverage[language] = (entries, counted)
+        return counted
 
     def offered(self) -> tuple[str, ...]:
-        """Return the languages a caller may choose, in keypad order: those fully playable."""
+        """Return the languages a caller may choose, in keypad order: those fully playable.
+
+        Asked on every webhook: worked out again only when some language's snapshot changed.
+        """
         langs = sorted(self.menus.languages.values(), key=lambda lang: lang.key)
-        return tuple(lang.code for lang in langs if self.coverage(lang.code).playable)
+        snapshots = tuple(self._current(lang.code) for lang in langs)
+        known = self._offered
+        if known is not None and all(a is b for a, b in zip(known[0], snapshots, strict=True)):
+            return known[1]
+        offered = tuple(lang.code for lang in langs if self.coverage(lang.code).playable)
+        self._offered = (snapshots, offered)
+        return offered
 
     def refresh(self) -> None:
         """Forget the snapshot, so the next look-up reads the folders again."""
@@ -152,14 +170,16 @@ class PromptLibrary:
                 self._scanned_at[language] = now
             return self._entries[language]
 
+    def _watched(self, language: str) -> tuple[Path, ...]:
+        """Return the folders whose mtimes say whether a language's audio changed."""
+        cache = (self.cache_dir / language,) if self.cache_dir is not None else ()
+        return (*self.human_dirs(language), *cache)
+
     def _stamp(self, language: str) -> tuple[int, ...]:
-        folders = [*self.human_dirs(language)]
-        if self.cache_dir is not None:
-            folders.append(self.cache_dir / language)
         stamp = []
-        for folder in folders:
+        for folder in self._folders[language]:  # plain strings and os.stat: this runs on every webhook
             try:
-                stamp.append(folder.stat().st_mtime_ns)
+                stamp.append(os.stat(folder).st_mtime_ns)
             except OSError:
                 stamp.append(-1)
         return tuple(stamp)

@@ -87,8 +87,8 @@ def live_call_error(exc: Exception) -> Response | HTTPException:
 def _context(svc: Services, session: Session | None = None, call: calls.Call | None = None) -> Context:
     poll = None
     if session is not None and call is not None:
-        # One indexed query per step: the open poll, and whether this phone already answered it.
-        poll = polls.offer_for(session, call.caller.number_hash if call.caller else None,
+        # The open poll (checked in memory, ivr/polls.py) and, while one is open, whether this phone voted.
+        poll = polls.offer_for(session, lambda: call.caller.number_hash if call.caller else None,
                                svc.config.public_base_url + "/polls/{poll}/{lang}.wav?v={v}",
                                {code: lang.twilio_voice for code, lang in svc.menus.languages.items()})
     return Context(offered=svc.offered_languages(), operator=bool(svc.config.operator_number),
@@ -108,7 +108,7 @@ def _node() -> str:
 def _respond(svc: Services, session: Session, call: calls.Call, state: CallState, event: Event) -> Response:
     outcome = next_step(svc.menus, state, event, _context(svc, session, call))
     state = _apply_effects(svc, session, call, outcome)
-    calls.save_state(call, state)
+    calls.save_state(session, call, state)
     language = state.language or svc.default_language()
     numbers = {"reference": state.reference or ""}
     return twiml(render(outcome.step, language, numbers, svc.prompts, svc.urls,
