@@ -121,9 +121,17 @@ class CallState:
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> CallState:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})  # type: ignore[arg-type]
+        """Build a state from stored or carried data, keeping only known fields of the right type."""
+        kept = {k: v for k, v in data.items() if isinstance(v, _STATE_TYPES.get(k, ())) and
+                not (isinstance(v, bool) and _STATE_TYPES[k] is int)}  # True is an int to Python, not here
+        return cls(**kept)  # type: ignore[arg-type]
 
+
+_STATE_TYPES: dict[str, type] = {
+    "node": str, "language": str, "attempts": int, "topic": str, "place": str, "consent": str,
+    "recording_sid": str, "recording_url": str, "reference": str, "poll_id": int, "poll_vote": int, "finished": bool,
+}
+assert set(_STATE_TYPES) == set(CallState.__dataclass_fields__)
 
 # ---- what the caller did -----------------------------------------------------------------------
 

@@ -23,24 +23,29 @@ class Urls:
 
     base: str
 
-    def step(self, node: str, **extra: str) -> str:
-        return f"{self.base}/voice/step?{urlencode({'node': node, **extra})}"
+    def step(self, node: str, state: str = "", **extra: str) -> str:
+        """The next menu step; `state` is the call's state token (ivr/state_token.py), if it travels."""
+        return f"{self.base}/voice/step?{urlencode({'node': node, **extra, **_carried(state)})}"
 
-    def recorded(self, node: str) -> str:
-        return f"{self.base}/voice/recorded?{urlencode({'node': node})}"
+    def recorded(self, node: str, state: str = "") -> str:
+        return f"{self.base}/voice/recorded?{urlencode({'node': node, **_carried(state)})}"
 
     def recording_status(self) -> str:
         return f"{self.base}/voice/recording-status"
 
 
+def _carried(state: str) -> dict[str, str]:
+    return {"s": state} if state else {}
+
+
 def render(step: Step, language: str, numbers: dict[str, str], voice: PromptSource, urls: Urls,
-           *, max_length: int, operator_number: str = "") -> str:
-    """Turn a Step into the TwiML document Twilio plays."""
+           *, max_length: int, operator_number: str = "", state: str = "") -> str:
+    """Turn a Step into the TwiML document Twilio plays; every URL in it carries `state` when given."""
     resp = VoiceResponse()
     then = step.then
     if isinstance(then, Gather):
-        gather_args: dict[str, Any] = {"action": urls.step(then.node), "method": "POST", "timeout": then.timeout,
-                                       "input": "dtmf"}
+        gather_args: dict[str, Any] = {"action": urls.step(then.node, state), "method": "POST",
+                                       "timeout": then.timeout, "input": "dtmf"}
         if then.num_digits:
             gather_args["num_digits"] = then.num_digits
         if then.finish_on_key:
@@ -48,16 +53,16 @@ def render(step: Step, language: str, numbers: dict[str, str], voice: PromptSour
         gather = resp.gather(**gather_args)
         _speak(gather, step.say, language, numbers, voice)
         # Silence: Twilio falls through to the next verb, which reports it as empty keys.
-        resp.redirect(urls.step(then.node, silence="1"), method="POST")
+        resp.redirect(urls.step(then.node, state, silence="1"), method="POST")
     elif isinstance(then, Record):
         _speak(resp, step.say, language, numbers, voice)
-        resp.record(action=urls.recorded(then.node), method="POST", max_length=max_length, finish_on_key="#",
+        resp.record(action=urls.recorded(then.node, state), method="POST", max_length=max_length, finish_on_key="#",
                     play_beep=True, timeout=then.timeout, recording_status_callback=urls.recording_status(),
                     recording_status_callback_method="POST")
-        resp.redirect(urls.step(then.node, silence="1"), method="POST")
+        resp.redirect(urls.step(then.node, state, silence="1"), method="POST")
     elif isinstance(then, Redirect):
         _speak(resp, step.say, language, numbers, voice)
-        resp.redirect(urls.step(then.node), method="POST")
+        resp.redirect(urls.step(then.node, state), method="POST")
     elif isinstance(then, Transfer) and operator_number:
         _speak(resp, step.say, language, numbers, voice)
         resp.dial(operator_number)

@@ -16,10 +16,10 @@ from werkzeug.exceptions import HTTPException
 
 from menus import Node
 
-from . import calls, polls
+from . import calls, polls, state_token
 from .answers import answer_audio_url
 from .flow import CallState, Context, Event, Keys, Outcome, Recorded, Start, next_step, valid_digits
-from .models import utcnow
+from .models import Caller, utcnow
 from .models.delivery import Delivery
 from .outbound_calls import (
     PLACE_CALL_JOB,
@@ -84,15 +84,41 @@ def live_call_error(exc: Exception) -> Response | HTTPException:
     return twilio_error(exc, live=request.endpoint in LIVE_ENDPOINTS)
 
 
-def _context(svc: Services, session: Session | None = None, call: calls.Call | None = None) -> Context:
+class CallRow:
+    """The call's database row, looked up only when a step needs it (a plain menu step does not)."""
+
+    def __init__(self, svc: Services, session: Session, sid: str, call: calls.Call | None = None) -> None:
+        self.svc, self.session, self.sid, self._call = svc, session, sid, call
+
+    def get(self) -> calls.Call:
+        """Return the row, creating it for a call we have no record of (database restored, webhook replayed)."""
+        if self._call is None:
+            call = calls.find_call(self.session, self.sid)
+            if call is None:
+                # On a call the hotline placed, the caller is the To side: never register the hotline's own number.
+                caller = calls.find_caller(self.session, caller_number(request.form), self.svc.config.pepper,
+                                           create=True)
+                call = calls.start_call(self.session, self.sid, caller)
+            self._call = call
+        return self._call
+
+    def caller(self) -> Caller | None:
+        return self.get().caller
+
+
+def _context(svc: Services, session: Session | None = None, row: CallRow | None = None) -> Context:
     poll = None
-    if session is not None and call is not None:
+    if session is not None and row is not None:
         # The open poll (checked in memory, ivr/polls.py) and, while one is open, whether this phone voted.
-        poll = polls.offer_for(session, lambda: call.caller.number_hash if call.caller else None,
+        poll = polls.offer_for(session, lambda: _number_hash(row.caller()),
                                svc.config.public_base_url + "/polls/{poll}/{lang}.wav?v={v}",
                                {code: lang.twilio_voice for code, lang in svc.menus.languages.items()})
     return Context(offered=svc.offered_languages(), operator=bool(svc.config.operator_number),
                    callbacks=callbacks_offered(svc.config), poll=poll)
+
+
+def _number_hash(caller: Caller | None) -> str | None:
+    return caller.number_hash if caller is not None else None
 
 
 def _call_sid() -> str | None:
@@ -105,18 +131,30 @@ def _node() -> str:
     return node if NODE.match(node) else ""
 
 
-def _respond(svc: Services, session: Session, call: calls.Call, state: CallState, event: Event) -> Response:
-    outcome = next_step(svc.menus, state, event, _context(svc, session, call))
-    state = _apply_effects(svc, session, call, outcome)
-    calls.save_state(session, call, state)
-    language = state.language or svc.default_language()
-    numbers = {"reference": state.reference or ""}
+def _carried_state() -> CallState | None:
+    """Return the state our TwiML put in the URL (None: an older URL, or one we did not write)."""
+    token = request.args.get("s")
+    return state_token.decode(token) if token is not None else None
+
+
+def _respond(svc: Services, session: Session, row: CallRow, state: CallState, event: Event, *,
+             store: bool) -> Response:
+    """Run the flow one step and answer its TwiML; the state goes to the database only when `store`
+    is set or the step has effects (a plain menu step carries it in the URLs alone)."""
+    outcome = next_step(svc.menus, state, event, _context(svc, session, row))
+    new_state = outcome.state
+    if store or outcome.step.effects:
+        new_state = _apply_effects(svc, session, row.get(), state, outcome)
+        calls.save_state(session, row.get(), new_state)
+    language = new_state.language or svc.default_language()
+    numbers = {"reference": new_state.reference or ""}
     return twiml(render(outcome.step, language, numbers, svc.prompts, svc.urls,
                         max_length=svc.config.recording_max_seconds,
-                        operator_number=svc.config.operator_number))
+                        operator_number=svc.config.operator_number, state=state_token.encode(new_state)))
 
 
-def _apply_effects(svc: Services, session: Session, call: calls.Call, outcome: Outcome) -> CallState:
+def _apply_effects(svc: Services, session: Session, call: calls.Call, before: CallState,
+                   outcome: Outcome) -> CallState:
     state = outcome.state
     for effect in outcome.step.effects:
         if effect == "remember_language" and call.caller is not None:
@@ -134,10 +172,10 @@ def _apply_effects(svc: Services, session: Session, call: calls.Call, outcome: O
                                                            caller_number(request.form), reason="key-8",
                                                            language=state.language, now=utcnow()))
         elif effect == "discard_recording":
-            calls.discard_recording(session, _previous_recording(call))
+            calls.discard_recording(session, before.recording_sid)  # the state the caller came with holds it
         elif effect == "vote_poll" and state.poll_id is not None and state.poll_vote is not None:
-            polls.record_vote(session, state.poll_id, call.caller.number_hash if call.caller else None,
-                              state.poll_vote, state.language or svc.default_language())
+            polls.record_vote(session, state.poll_id, _number_hash(call.caller), state.poll_vote,
+                              state.language or svc.default_language())
     return state
 
 
@@ -148,11 +186,6 @@ def _queue_callback(svc: Services, session: Session, delivery: Delivery | None) 
     delivery_id = delivery.id
     session.commit()  # store first: the callback exists before its job is queued
     svc.queue.enqueue(PLACE_CALL_JOB, delivery_id, 1, job_id=place_call_job_id(delivery_id, 1))
-
-
-def _previous_recording(call: calls.Call) -> str | None:
-    # Effects run before the new state is saved, so the row still holds the recording being discarded.
-    return calls.load_state(call).recording_sid
 
 
 @bp.post("/incoming")
@@ -167,7 +200,8 @@ def incoming() -> Response:
         call = calls.start_call(session, sid, caller)
         # A repeated incoming webhook finds the call already started: it starts again from the top.
         remembered = calls.load_state(call).language or (caller.language if caller else None)
-        return _respond(svc, session, call, CallState(), Start(language=remembered))
+        return _respond(svc, session, CallRow(svc, session, sid, call), CallState(), Start(language=remembered),
+                        store=True)
 
 
 @bp.post("/step")
@@ -178,15 +212,20 @@ def step() -> Response:
     if sid is None:
         return twiml(render_error(svc.prompts, svc.default_language()))
     node = _node()
+    carried = _carried_state()
     with svc.db.session() as session:
-        call = calls.find_call(session, sid)
-        if call is None:
-            # A call we have no record of (database restored, webhook replayed): start it afresh. On a call
-            # the hotline placed, the caller is the To side: never register the hotline's own number.
-            caller = calls.find_caller(session, caller_number(request.form), svc.config.pepper, create=True)
-            call = calls.start_call(session, sid, caller)
-            return _respond(svc, session, call, CallState(), Start(language=caller.language if caller else None))
-        state = calls.load_state(call)
+        row = CallRow(svc, session, sid)
+        if carried is None:
+            # A URL without the state (a callback's redirect into the menus, an older deploy): the row has it.
+            call = calls.find_call(session, sid)
+            if call is None:
+                call = row.get()
+                return _respond(svc, session, row, CallState(), Start(language=call.caller.language if call.caller
+                                                                      else None), store=True)
+            row = CallRow(svc, session, sid, call)
+            state = calls.load_state(call)
+        else:
+            state = carried
         silence = request.args.get("silence") == "1"
         raw = "" if silence else request.form.get("Digits", "")
         digits = valid_digits(raw)
@@ -203,9 +242,10 @@ def step() -> Response:
                                              svc.config.public_base_url)
         callback = None
         if current is not None and node == state.node and _asks_callback(current, digits):
-            callback = callback_allowed(session, svc.config, call.caller, utcnow())
-        return _respond(svc, session, call, state,
-                        Keys(node=node, digits=digits, lookup=lookup, callback=callback, bulletin=bulletin))
+            callback = callback_allowed(session, svc.config, row.caller(), utcnow())
+        return _respond(svc, session, row, state,
+                        Keys(node=node, digits=digits, lookup=lookup, callback=callback, bulletin=bulletin),
+                        store=carried is None)
 
 
 def _asks_callback(node: Node, digits: str) -> bool:
@@ -220,11 +260,12 @@ def recorded() -> Response:
     sid = _call_sid()
     if sid is None:
         return twiml(render_error(svc.prompts, svc.default_language()))
+    carried = _carried_state()
     with svc.db.session() as session:
         call = calls.find_call(session, sid)
         if call is None:
             call = calls.start_call(session, sid, None)
-        state = calls.load_state(call)
+        state = carried if carried is not None else calls.load_state(call)
         rec_sid = request.form.get("RecordingSid", "")
         url = request.form.get("RecordingUrl", "")
         duration = _int(request.form.get("RecordingDuration"))
@@ -232,8 +273,9 @@ def recorded() -> Response:
             calls.upsert_recording(session, calls.RecordingUpdate(rec_sid, sid, url, duration, None))
         else:
             rec_sid, url, duration = "", "", 0
-        return _respond(svc, session, call, state,
-                        Recorded(node=_node(), sid=rec_sid, url=url, duration=duration or 0))
+        # Stored with the state: should the caller hang up now, the status callback keeps the message.
+        return _respond(svc, session, CallRow(svc, session, sid, call), state,
+                        Recorded(node=_node(), sid=rec_sid, url=url, duration=duration or 0), store=True)
 
 
 @bp.post("/recording-status")

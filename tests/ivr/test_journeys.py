@@ -144,6 +144,8 @@ def test_hangup_after_recording_still_keeps_the_message(app: Flask, phone: Phone
     with services(app).db.session() as s:
         message = s.scalars(select(Message)).one()
         assert not message.confirmed and message.status == "received"
+        # The choices travelled in the URLs until the recording; the row held them when the caller hung up.
+        assert (message.topic, message.place, message.consent) == ("water", "suva", "agency")
         call = s.scalars(select(Call)).one()
         assert call.status == "completed" and call.duration_seconds == 30
         assert json.loads(call.state)["reference"] == message.reference
