@@ -9,15 +9,17 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, inspect, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .flow import Audio, CallState, Lookup, Text, Utterance
-from .models import Answer, Call, Caller, Message, Recording, utcnow
+from .models import Answer, Base, Call, Caller, Message, Recording, utcnow
 from .models.radio import RadioBulletin
 from .privacy import hash_number
 
@@ -44,6 +46,65 @@ def find_caller(session: Session, number: str, pepper: str, *, create: bool) -> 
         except IntegrityError:  # two calls from one phone at once: the other request created it
             caller = session.scalar(select(Caller).where(Caller.number_hash == digest))
     return caller
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A call seen for the first time: its row, and the phone it comes from (None: number withheld)."""
+
+    call_id: int
+    caller_id: int | None
+    number_hash: str | None
+    language: str | None
+
+
+def _insert(session: Session) -> Callable[..., Any]:
+    """Return the INSERT of the session's database that knows ON CONFLICT (SQLite and PostgreSQL both do)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert
+    return sqlite_insert
+
+
+def arrive(session: Session, call_sid: str, number: str, pepper: str) -> Arrival | None:
+    """Store a new call and count its caller in two statements; None when the call is known already.
+
+    Twilio may repeat the incoming webhook: the call's insert then does nothing and the caller is
+    not counted twice. Used on every call's first webhook, so without the ORM's flush.
+    """
+    calls_t, callers_t = _table(Call), _table(Caller)
+    insert = _insert(session)
+    call_id = session.execute(insert(calls_t).values(call_sid=call_sid).on_conflict_do_nothing(
+        index_elements=[calls_t.c.call_sid]).returning(calls_t.c.id)).scalar()
+    if call_id is None:
+        return None
+    digest = hash_number(number, pepper)
+    if digest is None:
+        return Arrival(call_id, None, None, None)
+    now = utcnow()
+    caller_id, language = session.execute(
+        insert(callers_t).values(number_hash=digest, calls_count=1, last_call_at=now, created_at=now)
+        .on_conflict_do_update(index_elements=[callers_t.c.number_hash],
+                               set_={"calls_count": callers_t.c.calls_count + 1, "last_call_at": now})
+        .returning(callers_t.c.id, callers_t.c.language)).one()
+    return Arrival(call_id, caller_id, digest, language)
+
+
+def begin_call(session: Session, arrival: Arrival, state: CallState) -> None:
+    """Link a new call to its caller and store where it starts."""
+    calls_t = _table(Call)
+    session.execute(update(calls_t).where(calls_t.c.id == arrival.call_id).values(
+        caller_id=arrival.caller_id, state=json.dumps(state.to_dict(), sort_keys=True), updated_at=utcnow()))
+
+
+def remember_language(session: Session, call_sid: str, language: str | None) -> None:
+    """Keep the language a caller chose for their next call, in one UPDATE (the second webhook of most calls)."""
+    calls_t, callers_t = _table(Call), _table(Caller)
+    session.execute(update(callers_t).where(callers_t.c.id == select(calls_t.c.caller_id).where(
+        calls_t.c.call_sid == call_sid).scalar_subquery()).values(language=language))
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
 
 
 def find_call(session: Session, call_sid: str) -> Call | None:
@@ -86,8 +147,8 @@ def save_state(session: Session, call: Call, state: CallState) -> None:
         call.state = value  # a new call, or one with other changes: the flush writes it all at once
         return
     now = utcnow()
-    calls = cast(Table, Call.__table__)
-    session.execute(update(calls).where(calls.c.id == call.id).values(state=value, updated_at=now))
+    calls_t = _table(Call)
+    session.execute(update(calls_t).where(calls_t.c.id == call.id).values(state=value, updated_at=now))
     set_committed_value(call, "state", value)
     set_committed_value(call, "updated_at", now)
 

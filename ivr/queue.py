@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .config import Config
+from .live_calls import DEFER_SECONDS, live_calls
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +51,19 @@ class FailedJob:
 
 
 class InlineQueue:
-    """Run jobs on one background thread of this process, retrying with the same backoff as RQ."""
+    """Run jobs on one background thread of this process, retrying with the same backoff as RQ.
+
+    Each job waits for a gap between the webhooks of live calls first (ivr/live_calls.py), at most
+    `defer` seconds after it was queued.
+    """
 
     def __init__(self, config: Config, sleep: Callable[[float], None] = time.sleep,
-                 delays: list[float] | None = None) -> None:
+                 delays: list[float] | None = None, defer: float = DEFER_SECONDS) -> None:
         self.config = config
+        self.defer = defer
         self.delays: list[float] = list(delays) if delays is not None else backoff(config)
         self._sleep = sleep
-        self._jobs: stdlib_queue.Queue[tuple[str, str, tuple[Any, ...]]] = stdlib_queue.Queue()
+        self._jobs: stdlib_queue.Queue[tuple[str, str, tuple[Any, ...], float]] = stdlib_queue.Queue()
         self._pending: set[str] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -72,7 +78,7 @@ class InlineQueue:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="inline-queue", daemon=True)
                 self._thread.start()
-        self._jobs.put((job_id, func, args))
+        self._jobs.put((job_id, func, args, time.monotonic()))
         return True
 
     def join(self, timeout: float = 30.0) -> bool:
@@ -90,8 +96,9 @@ class InlineQueue:
 
         runtime.set_config(self.config)
         while True:
-            job_id, func, args = self._jobs.get()
+            job_id, func, args, queued_at = self._jobs.get()
             try:
+                live_calls.wait_for_gap(until=queued_at + self.defer)  # callers first
                 self._attempt(job_id, func, args)
             finally:
                 with self._lock:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, request
@@ -18,7 +19,7 @@ from menus import Node
 
 from . import calls, polls, state_token
 from .answers import answer_audio_url
-from .flow import CallState, Context, Event, Keys, Outcome, Recorded, Start, next_step, valid_digits
+from .flow import CallState, Context, Event, Keys, Outcome, Recorded, Start, Step, next_step, valid_digits
 from .models import Caller, utcnow
 from .models.delivery import Delivery
 from .outbound_calls import (
@@ -106,12 +107,11 @@ class CallRow:
         return self.get().caller
 
 
-def _context(svc: Services, session: Session | None = None, row: CallRow | None = None) -> Context:
+def _context(svc: Services, session: Session | None = None, voter: Callable[[], str | None] | None = None) -> Context:
     poll = None
-    if session is not None and row is not None:
+    if session is not None and voter is not None:
         # The open poll (checked in memory, ivr/polls.py) and, while one is open, whether this phone voted.
-        poll = polls.offer_for(session, lambda: _number_hash(row.caller()),
-                               svc.config.public_base_url + "/polls/{poll}/{lang}.wav?v={v}",
+        poll = polls.offer_for(session, voter, svc.config.public_base_url + "/polls/{poll}/{lang}.wav?v={v}",
                                {code: lang.twilio_voice for code, lang in svc.menus.languages.items()})
     return Context(offered=svc.offered_languages(), operator=bool(svc.config.operator_number),
                    callbacks=callbacks_offered(svc.config), poll=poll)
@@ -137,29 +137,41 @@ def _carried_state() -> CallState | None:
     return state_token.decode(token) if token is not None else None
 
 
+# Effects after which the stored state must be current: the end-of-call callback keeps a recording
+# the caller neither kept nor discarded, and needs to know which.
+STATE_EFFECTS = frozenset({"keep_message", "discard_recording"})
+
+
 def _respond(svc: Services, session: Session, row: CallRow, state: CallState, event: Event, *,
              store: bool) -> Response:
     """Run the flow one step and answer its TwiML; the state goes to the database only when `store`
-    is set or the step has effects (a plain menu step carries it in the URLs alone)."""
-    outcome = next_step(svc.menus, state, event, _context(svc, session, row))
+    is set or an effect needs it there (a plain menu step carries it in the URLs alone)."""
+    outcome = next_step(svc.menus, state, event, _context(svc, session, lambda: _number_hash(row.caller())))
     new_state = outcome.state
-    if store or outcome.step.effects:
-        new_state = _apply_effects(svc, session, row.get(), state, outcome)
+    if outcome.step.effects:
+        new_state = _apply_effects(svc, session, row, state, outcome)
+    if store or STATE_EFFECTS.intersection(outcome.step.effects):
         calls.save_state(session, row.get(), new_state)
-    language = new_state.language or svc.default_language()
-    numbers = {"reference": new_state.reference or ""}
-    return twiml(render(outcome.step, language, numbers, svc.prompts, svc.urls,
+    return _answer(svc, outcome.step, new_state)
+
+
+def _answer(svc: Services, step: Step, state: CallState) -> Response:
+    """Render a step as TwiML whose URLs carry the call's new state."""
+    numbers = {"reference": state.reference or ""}
+    return twiml(render(step, state.language or svc.default_language(), numbers, svc.prompts, svc.urls,
                         max_length=svc.config.recording_max_seconds,
-                        operator_number=svc.config.operator_number, state=state_token.encode(new_state)))
+                        operator_number=svc.config.operator_number, state=state_token.encode(state)))
 
 
-def _apply_effects(svc: Services, session: Session, call: calls.Call, before: CallState,
+def _apply_effects(svc: Services, session: Session, row: CallRow, before: CallState,
                    outcome: Outcome) -> CallState:
     state = outcome.state
     for effect in outcome.step.effects:
-        if effect == "remember_language" and call.caller is not None:
-            call.caller.language = state.language
-        elif effect == "keep_message":
+        if effect == "remember_language":
+            calls.remember_language(session, row.sid, state.language)
+            continue
+        call = row.get()
+        if effect == "keep_message":
             message = calls.keep_message(session, call, state)
             # Only with consent 1 or 3, and only encrypted: the agency may ring back with the answer.
             keep_number_for_consent(session, svc.config, call.caller, caller_number(request.form), state.consent,
@@ -196,12 +208,19 @@ def incoming() -> Response:
     if sid is None:
         return twiml(render_error(svc.prompts, svc.default_language()))
     with svc.db.session() as session:
-        caller = calls.find_caller(session, request.form.get("From", ""), svc.config.pepper, create=True)
-        call = calls.start_call(session, sid, caller)
-        # A repeated incoming webhook finds the call already started: it starts again from the top.
-        remembered = calls.load_state(call).language or (caller.language if caller else None)
-        return _respond(svc, session, CallRow(svc, session, sid, call), CallState(), Start(language=remembered),
-                        store=True)
+        arrival = calls.arrive(session, sid, request.form.get("From", ""), svc.config.pepper)
+        if arrival is None:
+            # A repeated incoming webhook finds the call already started: it starts again from the top.
+            caller = calls.find_caller(session, request.form.get("From", ""), svc.config.pepper, create=True)
+            call = calls.start_call(session, sid, caller)
+            remembered = calls.load_state(call).language or (caller.language if caller else None)
+            return _respond(svc, session, CallRow(svc, session, sid, call), CallState(),
+                            Start(language=remembered), store=True)
+        outcome = next_step(svc.menus, CallState(), Start(language=arrival.language),
+                            _context(svc, session, lambda: arrival.number_hash))
+        assert not outcome.step.effects  # a call's first step only speaks
+        calls.begin_call(session, arrival, outcome.state)
+        return _answer(svc, outcome.step, outcome.state)
 
 
 @bp.post("/step")
