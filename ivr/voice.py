@@ -218,9 +218,11 @@ def incoming() -> Response:
                             Start(language=remembered), store=True)
         outcome = next_step(svc.menus, CallState(), Start(language=arrival.language),
                             _context(svc, session, lambda: arrival.number_hash))
-        assert not outcome.step.effects  # a call's first step only speaks
         calls.begin_call(session, arrival, outcome.state)
-        return _answer(svc, outcome.step, outcome.state)
+        state = outcome.state
+        if outcome.step.effects:  # none in today's flow (a call's first step only speaks), but a menu file may add one
+            state = _apply_effects(svc, session, CallRow(svc, session, sid), CallState(), outcome)
+        return _answer(svc, outcome.step, state)
 
 
 @bp.post("/step")

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, select
 
-from ivr import state_token
+from ivr import flow, state_token
 from ivr.emulator import Exchange, Phone, Script
 from ivr.flow import CallState
 from ivr.models import Call
@@ -34,6 +34,10 @@ def test_a_state_comes_back_as_it_went() -> None:
 @pytest.mark.parametrize("token", ["", "%%%", "bm90IGpzb24", "W10", "x" * (state_token.MAX_TOKEN + 1)])
 def test_what_is_not_one_of_our_tokens_gives_no_state(token: str) -> None:
     assert state_token.decode(token) is None
+
+
+def test_every_state_field_has_a_checked_type() -> None:
+    assert set(flow._STATE_TYPES) == set(CallState.__dataclass_fields__)
 
 
 def test_fields_of_the_wrong_type_or_unknown_are_dropped() -> None:
