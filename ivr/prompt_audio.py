@@ -108,6 +108,7 @@ class PromptLibrary:
         self._entries: dict[str, Mapping[str, PromptFile]] = {}
         self._coverage: dict[str, tuple[Mapping[str, PromptFile], Coverage]] = {}  # per snapshot
         self._offered: tuple[tuple[Mapping[str, PromptFile], ...], tuple[str, ...]] | None = None  # per snapshots
+        self._keypad_order = tuple(lang.code for lang in sorted(menus.languages.values(), key=lambda lang: lang.key))
         self._folders = {code: tuple(os.fspath(f) for f in self._watched(code)) for code in menus.languages}
         self._files: dict[Path, tuple[int, int, str | None]] = {}  # path -> (mtime_ns, size, sha256 or None)
 
@@ -144,12 +145,11 @@ class PromptLibrary:
 
         Asked on every webhook: worked out again only when some language's snapshot changed.
         """
-        langs = sorted(self.menus.languages.values(), key=lambda lang: lang.key)
-        snapshots = tuple(self._current(lang.code) for lang in langs)
+        snapshots = tuple(self._current(code) for code in self._keypad_order)
         known = self._offered
         if known is not None and all(a is b for a, b in zip(known[0], snapshots, strict=True)):
             return known[1]
-        offered = tuple(lang.code for lang in langs if self.coverage(lang.code).playable)
+        offered = tuple(code for code in self._keypad_order if self.coverage(code).playable)
         self._offered = (snapshots, offered)
         return offered
 

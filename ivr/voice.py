@@ -94,13 +94,19 @@ class CallRow:
     def get(self) -> calls.Call:
         """Return the row, creating it for a call we have no record of (database restored, webhook replayed)."""
         if self._call is None:
-            call = calls.find_call(self.session, self.sid)
-            if call is None:
-                # On a call the hotline placed, the caller is the To side: never register the hotline's own number.
-                caller = calls.find_caller(self.session, caller_number(request.form), self.svc.config.pepper,
-                                           create=True)
-                call = calls.start_call(self.session, self.sid, caller)
-            self._call = call
+            self._call = calls.find_call(self.session, self.sid) or self.create()
+        return self._call
+
+    def create(self) -> calls.Call:
+        """Start the row of a call the database does not know."""
+        # On a call the hotline placed, the caller is the To side: never register the hotline's own number.
+        caller = calls.find_caller(self.session, caller_number(request.form), self.svc.config.pepper, create=True)
+        self._call = calls.start_call(self.session, self.sid, caller)
+        return self._call
+
+    @property
+    def known(self) -> calls.Call | None:
+        """The row if it has been looked up and exists, else None (nothing is queried)."""
         return self._call
 
     def caller(self) -> Caller | None:
@@ -235,18 +241,16 @@ def step() -> Response:
     node = _node()
     carried = _carried_state()
     with svc.db.session() as session:
-        row = CallRow(svc, session, sid)
         if carried is None:
             # A URL without the state (a callback's redirect into the menus, an older deploy): the row has it.
-            call = calls.find_call(session, sid)
-            if call is None:
-                call = row.get()
+            row = CallRow(svc, session, sid, calls.find_call(session, sid))
+            if row.known is None:
+                call = row.create()
                 return _respond(svc, session, row, CallState(), Start(language=call.caller.language if call.caller
                                                                       else None), store=True)
-            row = CallRow(svc, session, sid, call)
-            state = calls.load_state(call)
+            state = calls.load_state(row.known)
         else:
-            state = carried
+            row, state = CallRow(svc, session, sid), carried
         silence = request.args.get("silence") == "1"
         raw = "" if silence else request.form.get("Digits", "")
         digits = valid_digits(raw)
