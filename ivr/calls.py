@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from sqlalchemy import Table, inspect, select, update
+from sqlalchemy import Table, bindparam, case, func, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -49,51 +49,99 @@ def find_caller(session: Session, number: str, pepper: str, *, create: bool) -> 
 
 
 @dataclass(frozen=True)
+class FirstLook:
+    """What a call's first webhook reads before it writes: whether the call is known, the caller's language."""
+
+    known: bool
+    language: str | None
+
+
+@dataclass(frozen=True)
 class Arrival:
     """A call seen for the first time: its row, and the phone it comes from (None: number withheld)."""
 
     call_id: int
     caller_id: int | None
     number_hash: str | None
-    language: str | None
 
 
-def _insert(session: Session) -> Callable[..., Any]:
-    """Return the INSERT of the session's database that knows ON CONFLICT (SQLite and PostgreSQL both do)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert
-    return sqlite_insert
+@dataclass(frozen=True)
+class _Statements:
+    """The first webhook's statements in one dialect, built once: each webhook only binds values."""
+
+    first_look: Any
+    count_caller: Any
+    insert_call: Any
+    uncount_caller: Any
+    upsert_recording: Any
 
 
-def arrive(session: Session, call_sid: str, number: str, pepper: str) -> Arrival | None:
-    """Store a new call and count its caller in two statements; None when the call is known already.
+_built: dict[str, _Statements] = {}
 
-    Twilio may repeat the incoming webhook: the call's insert then does nothing and the caller is
-    not counted twice. Used on every call's first webhook, so without the ORM's flush.
+
+def _statements(session: Session) -> _Statements:
+    dialect = session.get_bind().dialect.name
+    known = _built.get(dialect)
+    if known is None:
+        known = _built[dialect] = _build(postgresql_insert if dialect == "postgresql" else sqlite_insert)
+    return known
+
+
+def _build(insert: Callable[..., Any]) -> _Statements:
+    calls_t, callers_t, recordings_t = _table(Call), _table(Caller), _table(Recording)
+    first_look = select(
+        select(calls_t.c.id).where(calls_t.c.call_sid == bindparam("sid")).scalar_subquery(),
+        select(callers_t.c.language).where(callers_t.c.number_hash == bindparam("digest")).scalar_subquery())
+    count = insert(callers_t).values(number_hash=bindparam("digest"), calls_count=1, last_call_at=bindparam("now"),
+                                     created_at=bindparam("now"))
+    count = count.on_conflict_do_update(index_elements=[callers_t.c.number_hash], set_={
+        "calls_count": callers_t.c.calls_count + 1, "last_call_at": count.excluded.last_call_at,
+    }).returning(callers_t.c.id)
+    insert_call = insert(calls_t).values(
+        call_sid=bindparam("sid"), caller_id=bindparam("caller_id"), state=bindparam("state"),
+        started_at=bindparam("now"), updated_at=bindparam("now"),
+    ).on_conflict_do_nothing(index_elements=[calls_t.c.call_sid]).returning(calls_t.c.id)
+    uncount = update(callers_t).where(callers_t.c.id == bindparam("caller_id")).values(
+        calls_count=callers_t.c.calls_count - 1)
+    rec = insert(recordings_t).values(
+        recording_sid=bindparam("sid"), call_sid=bindparam("call_sid"), url=bindparam("url"),
+        duration_seconds=bindparam("duration"), twilio_status=bindparam("status"), discarded=False,
+        created_at=bindparam("now"), updated_at=bindparam("now"))
+    # A repeated or second request keeps what it does not say: an empty URL, no duration, no status.
+    rec = rec.on_conflict_do_update(index_elements=[recordings_t.c.recording_sid], set_={
+        "url": func.coalesce(func.nullif(rec.excluded.url, ""), recordings_t.c.url),
+        "duration_seconds": case((rec.excluded.duration_seconds > 0, rec.excluded.duration_seconds),
+                                 else_=recordings_t.c.duration_seconds),
+        "twilio_status": func.coalesce(rec.excluded.twilio_status, recordings_t.c.twilio_status),
+        "updated_at": rec.excluded.updated_at,
+    }).returning(recordings_t.c.message_id)
+    return _Statements(first_look, count, insert_call, uncount, rec)
+
+
+def first_look(session: Session, call_sid: str, digest: str | None) -> FirstLook:
+    """Read, in one statement, whether a call is stored already and the language its caller last chose."""
+    call_id, language = session.execute(_statements(session).first_look, {"sid": call_sid, "digest": digest}).one()
+    return FirstLook(known=call_id is not None, language=language)
+
+
+def arrive(session: Session, call_sid: str, digest: str | None, state: CallState) -> Arrival | None:
+    """Count the caller and store the new call where it starts, in two statements; None when it is stored already.
+
+    Everything is worked out before the first statement, so on SQLite the writer lock
+    (ivr/writer_lock.py) is held for the two statements and the commit only. Twilio may repeat the
+    incoming webhook: a repeat that raced past first_look undoes its count before the commit.
     """
-    calls_t, callers_t = _table(Call), _table(Caller)
-    insert = _insert(session)
-    call_id = session.execute(insert(calls_t).values(call_sid=call_sid).on_conflict_do_nothing(
-        index_elements=[calls_t.c.call_sid]).returning(calls_t.c.id)).scalar()
+    stmts, now = _statements(session), utcnow()
+    caller_id = None
+    if digest is not None:
+        caller_id = session.execute(stmts.count_caller, {"digest": digest, "now": now}).scalar_one()
+    call_id = session.execute(stmts.insert_call, {"sid": call_sid, "caller_id": caller_id, "now": now,
+                                                  "state": json.dumps(state.to_dict(), sort_keys=True)}).scalar()
     if call_id is None:
+        if caller_id is not None:
+            session.execute(stmts.uncount_caller, {"caller_id": caller_id})
         return None
-    digest = hash_number(number, pepper)
-    if digest is None:
-        return Arrival(call_id, None, None, None)
-    now = utcnow()
-    caller_id, language = session.execute(
-        insert(callers_t).values(number_hash=digest, calls_count=1, last_call_at=now, created_at=now)
-        .on_conflict_do_update(index_elements=[callers_t.c.number_hash],
-                               set_={"calls_count": callers_t.c.calls_count + 1, "last_call_at": now})
-        .returning(callers_t.c.id, callers_t.c.language)).one()
-    return Arrival(call_id, caller_id, digest, language)
-
-
-def begin_call(session: Session, arrival: Arrival, state: CallState) -> None:
-    """Link a new call to its caller and store where it starts."""
-    calls_t = _table(Call)
-    session.execute(update(calls_t).where(calls_t.c.id == arrival.call_id).values(
-        caller_id=arrival.caller_id, state=json.dumps(state.to_dict(), sort_keys=True), updated_at=utcnow()))
+    return Arrival(call_id, caller_id, digest)
 
 
 def remember_language(session: Session, call_sid: str, language: str | None) -> None:
@@ -164,27 +212,14 @@ class RecordingUpdate:
     status: str | None
 
 
-def upsert_recording(session: Session, update: RecordingUpdate) -> Recording:
-    """Store a recording's metadata once, whichever of Twilio's two requests arrives first."""
-    rec = session.scalar(select(Recording).where(Recording.recording_sid == update.sid))
-    if rec is None:
-        rec = Recording(recording_sid=update.sid, call_sid=update.call_sid, url=update.url,
-                        duration_seconds=update.duration, twilio_status=update.status)
-        session.add(rec)
-        try:
-            with session.begin_nested():
-                session.flush()
-            return rec
-        except IntegrityError:
-            rec = session.scalar(select(Recording).where(Recording.recording_sid == update.sid))
-            assert rec is not None
-    if update.url:
-        rec.url = update.url
-    if update.duration is not None and update.duration > 0:
-        rec.duration_seconds = update.duration
-    if update.status:
-        rec.twilio_status = update.status
-    return rec
+def upsert_recording(session: Session, update: RecordingUpdate) -> int | None:
+    """Store a recording's metadata once, whichever of Twilio's two requests arrives first, in one statement.
+
+    Return the id of the message the recording belongs to (None while the caller has not kept it).
+    """
+    return session.execute(_statements(session).upsert_recording, {
+        "sid": update.sid, "call_sid": update.call_sid, "url": update.url, "duration": update.duration,
+        "status": update.status, "now": utcnow()}).scalar_one_or_none()
 
 
 def keep_message(session: Session, call: Call, state: CallState, *, confirmed: bool = True) -> Message:

@@ -33,6 +33,7 @@ from .outbound_calls import (
     request_callback,
 )
 from .pipeline import INGEST_JOB
+from .privacy import hash_number
 from .services import Services, services
 from .signature import is_signed
 from .twiml import render, render_error
@@ -149,15 +150,21 @@ STATE_EFFECTS = frozenset({"keep_message", "discard_recording"})
 
 
 def _respond(svc: Services, session: Session, row: CallRow, state: CallState, event: Event, *,
-             store: bool) -> Response:
+             store: bool, ctx: Context | None = None) -> Response:
     """Run the flow one step and answer its TwiML; the state goes to the database only when `store`
-    is set or an effect needs it there (a plain menu step carries it in the URLs alone)."""
-    outcome = next_step(svc.menus, state, event, _context(svc, session, lambda: _number_hash(row.caller())))
+    is set or an effect needs it there (a plain menu step carries it in the URLs alone).
+
+    `ctx` is the flow's context when the view read it already, before a write of its own.
+    """
+    if ctx is None:
+        ctx = _context(svc, session, lambda: _number_hash(row.caller()))
+    outcome = next_step(svc.menus, state, event, ctx)
     new_state = outcome.state
     if outcome.step.effects:
         new_state = _apply_effects(svc, session, row, state, outcome)
     if store or STATE_EFFECTS.intersection(outcome.step.effects):
         calls.save_state(session, row.get(), new_state)
+    session.commit()  # before rendering: on SQLite, other writers wait for this transaction (ivr/writer_lock.py)
     return _answer(svc, outcome.step, new_state)
 
 
@@ -213,22 +220,27 @@ def incoming() -> Response:
     sid = _call_sid()
     if sid is None:
         return twiml(render_error(svc.prompts, svc.default_language()))
+    number = request.form.get("From", "")
+    digest = hash_number(number, svc.config.pepper)
     with svc.db.session() as session:
-        arrival = calls.arrive(session, sid, request.form.get("From", ""), svc.config.pepper)
+        # Read and work out the first step before writing: on SQLite other writers wait only for the writes.
+        look = calls.first_look(session, sid, digest)
+        arrival = None
+        if not look.known:
+            outcome = next_step(svc.menus, CallState(), Start(language=look.language),
+                                _context(svc, session, lambda: digest))
+            arrival = calls.arrive(session, sid, digest, outcome.state)
         if arrival is None:
             # A repeated incoming webhook finds the call already started: it starts again from the top.
-            caller = calls.find_caller(session, request.form.get("From", ""), svc.config.pepper, create=True)
+            caller = calls.find_caller(session, number, svc.config.pepper, create=True)
             call = calls.start_call(session, sid, caller)
             remembered = calls.load_state(call).language or (caller.language if caller else None)
             return _respond(svc, session, CallRow(svc, session, sid, call), CallState(),
                             Start(language=remembered), store=True)
-        outcome = next_step(svc.menus, CallState(), Start(language=arrival.language),
-                            _context(svc, session, lambda: arrival.number_hash))
-        calls.begin_call(session, arrival, outcome.state)
         state = outcome.state
         if outcome.step.effects:  # none in today's flow (a call's first step only speaks), but a menu file may add one
             state = _apply_effects(svc, session, CallRow(svc, session, sid), CallState(), outcome)
-        return _answer(svc, outcome.step, state)
+    return _answer(svc, outcome.step, state)
 
 
 @bp.post("/step")
@@ -294,13 +306,14 @@ def recorded() -> Response:
         rec_sid = request.form.get("RecordingSid", "")
         url = request.form.get("RecordingUrl", "")
         duration = _int(request.form.get("RecordingDuration"))
-        if SID.match(rec_sid) and url.startswith(("http://", "https://")):
-            calls.upsert_recording(session, calls.RecordingUpdate(rec_sid, sid, url, duration, None))
-        else:
+        if not (SID.match(rec_sid) and url.startswith(("http://", "https://"))):
             rec_sid, url, duration = "", "", 0
+        ctx = _context(svc, session, lambda: _number_hash(call.caller))  # read before the writes below
+        if rec_sid:
+            calls.upsert_recording(session, calls.RecordingUpdate(rec_sid, sid, url, duration, None))
         # Stored with the state: should the caller hang up now, the status callback keeps the message.
         return _respond(svc, session, CallRow(svc, session, sid, call), state,
-                        Recorded(node=_node(), sid=rec_sid, url=url, duration=duration or 0), store=True)
+                        Recorded(node=_node(), sid=rec_sid, url=url, duration=duration or 0), store=True, ctx=ctx)
 
 
 @bp.post("/recording-status")
@@ -313,9 +326,8 @@ def recording_status() -> Response:
         abort(400, description="CallSid, RecordingSid and RecordingUrl are required")
     status = form.get("RecordingStatus", "completed")[:20]
     with svc.db.session() as session:
-        rec = calls.upsert_recording(session, calls.RecordingUpdate(
+        message_id = calls.upsert_recording(session, calls.RecordingUpdate(
             rec_sid, sid, url, _int(form.get("RecordingDuration")), status))
-        message_id = rec.message_id
     if message_id is not None and status == "completed":
         svc.queue.enqueue(INGEST_JOB, message_id, job_id=f"ingest-{rec_sid}")
     return empty_twiml()
