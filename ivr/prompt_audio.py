@@ -21,7 +21,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -111,6 +112,7 @@ class PromptLibrary:
         self._keypad_order = tuple(lang.code for lang in sorted(menus.languages.values(), key=lambda lang: lang.key))
         self._folders = {code: tuple(os.fspath(f) for f in self._watched(code)) for code in menus.languages}
         self._files: dict[Path, tuple[int, int, str | None]] = {}  # path -> (mtime_ns, size, sha256 or None)
+        self._looks = threading.local()  # .seen: languages this thread's current look has stat()ed
 
     @classmethod
     def for_config(cls, config: Config, menus: Menus) -> PromptLibrary:
@@ -153,6 +155,21 @@ class PromptLibrary:
         self._offered = (snapshots, offered)
         return offered
 
+    @contextmanager
+    def one_look(self) -> Iterator[None]:
+        """Within the block, this thread stat()s each language's folders at most once.
+
+        A webhook's answer then comes from one snapshot, and a step that reads a reference number
+        twice (twenty prompts) costs one look per language instead of one per prompt: each stat()
+        lets go of the GIL, and under load getting it back can take milliseconds.
+        """
+        outer = getattr(self._looks, "seen", None)
+        self._looks.seen = set() if outer is None else outer
+        try:
+            yield
+        finally:
+            self._looks.seen = outer
+
     def refresh(self) -> None:
         """Forget the snapshot, so the next look-up reads the folders again."""
         with self._lock:
@@ -161,6 +178,9 @@ class PromptLibrary:
     def _current(self, language: str) -> Mapping[str, PromptFile]:
         if language not in self.menus.languages:
             return MappingProxyType({})
+        seen: set[str] | None = getattr(self._looks, "seen", None)
+        if seen is not None and language in seen:
+            return self._entries[language]  # looked at already in this thread's one_look
         stamp = self._stamp(language)  # taken before scanning: a file landing mid-scan triggers a rescan
         with self._lock:
             now = time.monotonic()
@@ -168,6 +188,8 @@ class PromptLibrary:
                 self._entries[language] = MappingProxyType(self._scan(language))
                 self._stamps[language] = stamp
                 self._scanned_at[language] = now
+            if seen is not None:
+                seen.add(language)
             return self._entries[language]
 
     def _watched(self, language: str) -> tuple[Path, ...]:

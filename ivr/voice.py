@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, g, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
@@ -68,6 +69,21 @@ def verify_twilio() -> Response | None:
         log.warning("rejected unsigned or mis-signed webhook for %s", request.path)
         abort(403, description="X-Twilio-Signature is missing or does not match this URL")
     return None
+
+
+@bp.before_request
+def one_look_at_prompts() -> None:
+    """Speak the whole answer from one look at the prompt folders (PromptLibrary.one_look)."""
+    stack = ExitStack()
+    stack.enter_context(services().prompts.library.one_look())
+    g.prompt_look = stack
+
+
+@bp.teardown_request
+def end_look_at_prompts(_exc: BaseException | None) -> None:
+    stack = g.pop("prompt_look", None)
+    if stack is not None:
+        stack.close()
 
 
 def twilio_error(exc: Exception, live: bool) -> Response | HTTPException:

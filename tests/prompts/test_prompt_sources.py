@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -127,3 +128,23 @@ def test_a_human_file_that_is_not_audio_is_ignored(prompt_app: Callable[..., Fla
     for prompt in ("goodbye", "main_menu"):
         found = library.find("fr", prompt)
         assert found is not None and found.source == SYNTHESISED
+
+
+def test_one_look_answers_a_whole_step_from_one_snapshot_and_only_in_its_own_thread(
+        prompt_app: Callable[..., Flask], menus_copy: Path, cache_copy: Path) -> None:
+    library = services(prompt_app(menus_dir=menus_copy, prompts_cache_dir=cache_copy)).prompts.library
+    synthesised = library.find("fr", "goodbye")
+    assert synthesised is not None and synthesised.source == SYNTHESISED
+    seen_elsewhere: list[Any] = []
+    with library.one_look():
+        assert library.find("fr", "goodbye") == synthesised  # the look's one stat of the French folders
+        record_humans(menus_copy, "fr", ["goodbye"])  # a translator's recording lands mid-step
+        assert library.find("fr", "goodbye") == synthesised  # the step is spoken from the look it started with
+        with library.one_look():  # nested: still the outer look
+            assert library.find("fr", "goodbye") == synthesised
+        other = threading.Thread(target=lambda: seen_elsewhere.append(library.find("fr", "goodbye")))
+        other.start()
+        other.join()
+    human = library.find("fr", "goodbye")  # the next step looks again
+    assert human is not None and human.source == HUMAN
+    assert seen_elsewhere == [human]  # another thread's webhook was never held to this look
