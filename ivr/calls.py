@@ -194,6 +194,8 @@ def save_state(session: Session, call: Call, state: CallState) -> None:
     if not info.persistent or info.modified:
         call.state = value  # a new call, or one with other changes: the flush writes it all at once
         return
+    if call.state == value:
+        return  # stored already, in this transaction or an earlier one
     now = utcnow()
     calls_t = _table(Call)
     session.execute(update(calls_t).where(calls_t.c.id == call.id).values(state=value, updated_at=now))

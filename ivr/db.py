@@ -18,8 +18,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import writer_lock
+from .live_calls import live_calls
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_open_sessions = threading.local()  # .depth: sessions this thread has open through Database.session
 
 
 class Database:
@@ -43,14 +45,25 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """Open a session that commits on success and rolls back on any error."""
-        with self.sessionmaker() as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        """Open a session that commits on success and rolls back on any error.
+
+        On a background thread of the inline queue, an outermost session first waits for a gap
+        between live calls' webhooks (ivr/live_calls.py); one opened inside another never waits.
+        """
+        depth = getattr(_open_sessions, "depth", 0)
+        if depth == 0:
+            live_calls.pause()
+        _open_sessions.depth = depth + 1
+        try:
+            with self.sessionmaker() as session:
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        finally:
+            _open_sessions.depth = depth
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema up to the given Alembic revision."""

@@ -5,12 +5,19 @@ routing, notifications) on threads of the web process, where they share the core
 lock with the webhooks of live calls. Callers come first: before each job the inline queue waits
 until no webhook has been in flight for GAP_SECONDS, but never more than DEFER_SECONDS after the
 job was queued, so under steady traffic background work runs late, never not at all.
+
+A job is several pieces of work (a fetch, then a few database sessions): while the inline queue
+runs one it marks its thread as background, and each outermost database session the job opens
+(ivr/db.py) waits for a gap again, within the same deadline. A session opened inside another
+never waits: the outer one may hold locks a webhook needs.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 GAP_SECONDS = 0.05  # a quiet moment this long between webhooks lets a job start
 DEFER_SECONDS = 10.0  # the longest a queued job waits for such a moment
@@ -23,6 +30,7 @@ class LiveCalls:
         self._changed = threading.Condition()
         self._in_flight = 0
         self._last_end = float("-inf")
+        self._background = threading.local()  # .until: this thread runs background work until then
 
     def begin(self) -> None:
         with self._changed:
@@ -37,6 +45,24 @@ class LiveCalls:
     @property
     def in_flight(self) -> int:
         return self._in_flight
+
+    @contextmanager
+    def background(self, until: float) -> Iterator[None]:
+        """Mark this thread's work as background: pause() waits for a gap until the monotonic time `until`."""
+        outer = getattr(self._background, "until", None)
+        self._background.until = until
+        try:
+            yield
+        finally:
+            self._background.until = outer
+
+    def pause(self) -> float:
+        """On a thread marked background, wait for a gap between webhooks (at most until its deadline).
+
+        Elsewhere (a webhook, a worker process, a command) return at once. Returns the wait.
+        """
+        until = getattr(self._background, "until", None)
+        return 0.0 if until is None else self.wait_for_gap(until)
 
     def wait_for_gap(self, until: float, gap: float = GAP_SECONDS) -> float:
         """Wait until no webhook has run for `gap` seconds, or until the monotonic time `until`; return the wait."""

@@ -98,8 +98,9 @@ class InlineQueue:
         while True:
             job_id, func, args, queued_at = self._jobs.get()
             try:
-                live_calls.wait_for_gap(until=queued_at + self.defer)  # callers first
-                self._attempt(job_id, func, args)
+                with live_calls.background(until=queued_at + self.defer):  # callers first
+                    live_calls.pause()
+                    self._attempt(job_id, func, args)
             finally:
                 with self._lock:
                     self._pending.discard(job_id)

@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, request
@@ -205,7 +206,8 @@ def _apply_effects(svc: Services, session: Session, row: CallRow, before: CallSt
             # Only with consent 1 or 3, and only encrypted: the agency may ring back with the answer.
             keep_number_for_consent(session, svc.config, call.caller, caller_number(request.form), state.consent,
                                     now=utcnow())
-            state = CallState.from_dict({**state.to_dict(), "reference": message.reference})
+            state = replace(state, reference=message.reference)
+            calls.save_state(session, call, state)  # in the same commit: the call knows its reference at once
             session.commit()  # store first: the message exists before any job is queued
             svc.queue.enqueue(INGEST_JOB, message.id, job_id=f"ingest-{state.recording_sid}")
         elif effect == "request_callback":

@@ -82,3 +82,40 @@ def test_every_voice_webhook_is_counted_out_again_even_when_refused(app) -> None
     form = {"CallSid": "CA" + "2" * 32, "From": "+6799990001"}
     assert signed_post(client, "/voice/incoming", form).status_code == 200
     assert live_calls.in_flight == 0
+
+
+def test_a_background_job_waits_again_at_each_outermost_database_session(sqlite_url: str) -> None:
+    from ivr.db import database_for
+
+    db, calls = database_for(sqlite_url), live_calls
+    db.upgrade()
+    opened: list[tuple[str, float]] = []
+
+    def job() -> None:
+        with calls.background(until=time.monotonic() + 30):
+            with db.session():
+                opened.append(("outer", time.monotonic()))
+                with db.session():  # inside another: never waits, the outer one may hold locks
+                    opened.append(("inner", time.monotonic()))
+
+    calls.begin()  # a caller's step is in flight
+    worker = threading.Thread(target=job)
+    try:
+        worker.start()
+        time.sleep(0.3)
+        assert opened == []  # the job's session waits for the caller
+        ended = time.monotonic()
+    finally:
+        calls.end()
+    worker.join(10)
+    assert [name for name, _ in opened] == ["outer", "inner"] and opened[0][1] >= ended
+    with db.session():  # not a background thread (a webhook, a command): no wait at all
+        pass
+    calls.begin()
+    try:
+        start = time.monotonic()
+        with db.session():
+            pass
+        assert time.monotonic() - start < 0.2
+    finally:
+        calls.end()
