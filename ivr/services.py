@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from types import MappingProxyType
 
 from flask import Flask, current_app
 
@@ -31,6 +34,11 @@ class Services:
         they changed, so asking on every webhook is cheap and a new recording counts at once.
         """
         return self.prompts.library.offered()
+
+    @cached_property
+    def say_voices(self) -> Mapping[str, str]:
+        """Each language's Twilio <Say> voice ("" where it has none), from the menus loaded at start."""
+        return MappingProxyType({code: lang.twilio_voice for code, lang in self.menus.languages.items()})
 
     def default_language(self) -> str:
         offered = self.offered_languages()

@@ -116,7 +116,7 @@ class CallRow:
         return self._call
 
     def create(self) -> calls.Call:
-        """Start the row of a call the database does not know."""
+        """Start the row of a call the database does not know (a repeated webhook finds the one it started)."""
         # On a call the hotline placed, the caller is the To side: never register the hotline's own number.
         caller = calls.find_caller(self.session, caller_number(request.form), self.svc.config.pepper, create=True)
         self._call = calls.start_call(self.session, self.sid, caller)
@@ -136,7 +136,7 @@ def _context(svc: Services, session: Session | None = None, voter: Callable[[], 
     if session is not None and voter is not None:
         # The open poll (checked in memory, ivr/polls.py) and, while one is open, whether this phone voted.
         poll = polls.offer_for(session, voter, svc.config.public_base_url + "/polls/{poll}/{lang}.wav?v={v}",
-                               {code: lang.twilio_voice for code, lang in svc.menus.languages.items()})
+                               svc.say_voices)
     return Context(offered=svc.offered_languages(), operator=bool(svc.config.operator_number),
                    callbacks=callbacks_offered(svc.config), poll=poll)
 
@@ -250,11 +250,10 @@ def incoming() -> Response:
             arrival = calls.arrive(session, sid, digest, outcome.state)
         if arrival is None:
             # A repeated incoming webhook finds the call already started: it starts again from the top.
-            caller = calls.find_caller(session, number, svc.config.pepper, create=True)
-            call = calls.start_call(session, sid, caller)
-            remembered = calls.load_state(call).language or (caller.language if caller else None)
-            return _respond(svc, session, CallRow(svc, session, sid, call), CallState(),
-                            Start(language=remembered), store=True)
+            row = CallRow(svc, session, sid)
+            call = row.create()
+            remembered = calls.load_state(call).language or (call.caller.language if call.caller else None)
+            return _respond(svc, session, row, CallState(), Start(language=remembered), store=True)
         state = outcome.state
         if outcome.step.effects:  # none in today's flow (a call's first step only speaks), but a menu file may add one
             state = _apply_effects(svc, session, CallRow(svc, session, sid), CallState(), outcome)
