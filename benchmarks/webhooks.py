@@ -702,7 +702,8 @@ def table(report: dict[str, Any]) -> str:
                  "workers; server: the workers and the job processes they started; client: this process);\n"
                  "others = share of the cores used by processes outside this benchmark meanwhile;\n"
                  "bare is measured once ours is idle again")
-    shares = [lv[side]["other_processes_cpu_share"] or 0.0 for lv in report["levels"] for side in ("ours", "bare")]
+    measured = [*report["levels"], *([paced] if paced is not None else [])]
+    shares = [ph[side]["other_processes_cpu_share"] or 0.0 for ph in measured for side in ("ours", "bare")]
     busiest = max(shares, default=0.0)
     if busiest > NOISY_SHARE:
         lines.append(f"WARNING: other processes used up to {busiest:.0%} of the cores during a measurement: "
