@@ -14,12 +14,16 @@ import binascii
 import logging
 import os
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, case, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .config import Config
@@ -96,27 +100,34 @@ def _associated(caller_id: int) -> bytes:
 
 
 def remember_number(session: Session, config: Config, caller: Caller, number: str, *, keep: timedelta,
-                    now: datetime) -> CallbackNumber | None:
-    """Store (or refresh) a caller's encrypted number for at least `keep` from now.
+                    now: datetime) -> datetime | None:
+    """Store (or refresh) a caller's encrypted number for at least `keep` from now; return until when it is kept.
 
     Returns None, storing nothing, when the number is withheld or does not belong to this caller
     (a hash mismatch would mean the webhook's number is not the caller's: never store a stranger's).
-    A later, shorter reason never shortens what a longer one kept.
+    A later, shorter reason never shortens what a longer one kept. One statement, an upsert: a
+    caller keeping a message is mid-call, and on SQLite every other writer waits for this one.
     """
     if hash_number(number, config.pepper) != caller.number_hash:
         return None
-    until = now + keep
-    row = session.scalar(select(CallbackNumber).where(CallbackNumber.caller_id == caller.id))
     sealed = seal_number(number, number_key(config), caller.id)
-    if row is None:
-        row = CallbackNumber(caller_id=caller.id, ciphertext=sealed, keep_until=until)
-        session.add(row)
-    else:
-        row.ciphertext = sealed
-        row.keep_until = max(row.keep_until, until)
-    session.flush()
-    log.info("callback number kept for caller %s until %s", caller.id, row.keep_until.isoformat(timespec="minutes"))
-    return row
+    kept: datetime = session.execute(_upsert(session.get_bind().dialect.name), {
+        "caller_id": caller.id, "ciphertext": sealed, "keep_until": now + keep, "now": now}).scalar_one()
+    log.info("callback number kept for caller %s until %s", caller.id, kept.isoformat(timespec="minutes"))
+    return kept
+
+
+@cache
+def _upsert(dialect: str) -> Any:
+    table = cast(Table, CallbackNumber.__table__)
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(table).values(caller_id=bindparam("caller_id"), ciphertext=bindparam("ciphertext"),
+                                keep_until=bindparam("keep_until"), created_at=bindparam("now"),
+                                updated_at=bindparam("now"))
+    later = case((stmt.excluded.keep_until > table.c.keep_until, stmt.excluded.keep_until), else_=table.c.keep_until)
+    return stmt.on_conflict_do_update(index_elements=[table.c.caller_id], set_={
+        "ciphertext": stmt.excluded.ciphertext, "keep_until": later, "updated_at": stmt.excluded.updated_at,
+    }).returning(table.c.keep_until)
 
 
 def recall_number(session: Session, config: Config, caller_id: int, *, now: datetime) -> str | None:
