@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, jsonify
 from sqlalchemy import text
 
 from menus import load_menus
 
 from .config import Config
 from .db import database_for
-from .live_calls import live_calls
 from .prompt_audio import PromptLibrary
 from .prompts import PromptSource
 from .queue import make_queue
@@ -74,18 +73,6 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(radio_board.bp)
     app.register_blueprint(poll_pages.bp)
     app.register_blueprint(poll_pages.audio_bp)
-
-    @app.before_request
-    def _count_live_webhook() -> None:
-        # Twilio's webhooks for the calls in progress (/voice/...): background jobs wait for a gap in them.
-        if request.path.startswith("/voice/"):
-            g.live_call = True
-            live_calls.begin()
-
-    @app.teardown_request
-    def _end_live_webhook(_exc: BaseException | None) -> None:
-        if g.pop("live_call", False):
-            live_calls.end()
 
     @app.get("/health")
     def health() -> Response:

@@ -42,6 +42,15 @@ class LiveCalls:
             self._last_end = time.monotonic()
             self._changed.notify_all()
 
+    @contextmanager
+    def webhook(self) -> Iterator[None]:
+        """Count one webhook in flight for the duration of the block."""
+        self.begin()
+        try:
+            yield
+        finally:
+            self.end()
+
     @property
     def in_flight(self) -> int:
         return self._in_flight

@@ -24,10 +24,12 @@ from .outbound_flow import OutboundCall, outbound_step, render_outbound
 from .pipeline import INGEST_JOB
 from .services import Services, services
 from .twiml import render_error
-from .voice import CALL_STATUSES, SID, empty_twiml, twilio_error, twiml, verify_twilio
+from .voice import CALL_STATUSES, SID, begin_webhook, empty_twiml, end_webhook, twilio_error, twiml, verify_twilio
 
 log = logging.getLogger(__name__)
 bp = Blueprint("outbound", __name__, url_prefix="/voice")
+bp.before_request(begin_webhook)
+bp.teardown_request(end_webhook)
 bp.before_request(verify_twilio)
 
 OUTBOUND_STATUSES = CALL_STATUSES | {"initiated", "answered"}

@@ -22,6 +22,7 @@ from menus import Node
 from . import calls, polls, state_token
 from .answers import answer_audio_url
 from .flow import CallState, Context, Event, Keys, Outcome, Recorded, Start, Step, next_step, valid_digits
+from .live_calls import live_calls
 from .models import Caller, utcnow
 from .models.delivery import Delivery
 from .outbound_calls import (
@@ -57,6 +58,25 @@ def empty_twiml() -> Response:
     return twiml('<?xml version="1.0" encoding="UTF-8"?><Response />')
 
 
+def begin_webhook() -> None:
+    """Count a live call's webhook in flight (background jobs wait for a gap: ivr/live_calls.py) and speak
+    its answer from one look at the prompt folders (PromptLibrary.one_look), until end_webhook."""
+    stack = ExitStack()
+    stack.enter_context(live_calls.webhook())
+    stack.enter_context(services().prompts.library.one_look())
+    g.live_webhook = stack
+
+
+def end_webhook(_exc: BaseException | None) -> None:
+    stack = g.pop("live_webhook", None)
+    if stack is not None:
+        stack.close()
+
+
+bp.before_request(begin_webhook)  # before verify_twilio: a refused request is counted in and out too
+bp.teardown_request(end_webhook)
+
+
 @bp.before_request
 def verify_twilio() -> Response | None:
     """Refuse anything not signed by Twilio for this exact URL; nothing is stored for it."""
@@ -70,21 +90,6 @@ def verify_twilio() -> Response | None:
         log.warning("rejected unsigned or mis-signed webhook for %s", request.path)
         abort(403, description="X-Twilio-Signature is missing or does not match this URL")
     return None
-
-
-@bp.before_request
-def one_look_at_prompts() -> None:
-    """Speak the whole answer from one look at the prompt folders (PromptLibrary.one_look)."""
-    stack = ExitStack()
-    stack.enter_context(services().prompts.library.one_look())
-    g.prompt_look = stack
-
-
-@bp.teardown_request
-def end_look_at_prompts(_exc: BaseException | None) -> None:
-    stack = g.pop("prompt_look", None)
-    if stack is not None:
-        stack.close()
 
 
 def twilio_error(exc: Exception, live: bool) -> Response | HTTPException:
