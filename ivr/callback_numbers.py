@@ -22,11 +22,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Table, bindparam, case, delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .config import Config
+from .db import upsert_insert
 from .models import Caller
 from .models.delivery import CallbackNumber
 from .privacy import hash_number, normalise_number
@@ -120,8 +119,7 @@ def remember_number(session: Session, config: Config, caller: Caller, number: st
 @cache
 def _upsert(dialect: str) -> Any:
     table = cast(Table, CallbackNumber.__table__)
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(table).values(caller_id=bindparam("caller_id"), ciphertext=bindparam("ciphertext"),
+    stmt = upsert_insert(dialect)(table).values(caller_id=bindparam("caller_id"), ciphertext=bindparam("ciphertext"),
                                 keep_until=bindparam("keep_until"), created_at=bindparam("now"),
                                 updated_at=bindparam("now"))
     later = case((stmt.excluded.keep_until > table.c.keep_until, stmt.excluded.keep_until), else_=table.c.keep_until)

@@ -9,15 +9,15 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, func, inspect, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .db import upsert_insert
 from .flow import Audio, CallState, Lookup, Text, Utterance
 from .models import Answer, Base, Call, Caller, Message, Recording, utcnow
 from .models.radio import RadioBulletin
@@ -76,18 +76,13 @@ class _Statements:
     upsert_recording: Any
 
 
-_built: dict[str, _Statements] = {}
-
-
 def _statements(session: Session) -> _Statements:
-    dialect = session.get_bind().dialect.name
-    known = _built.get(dialect)
-    if known is None:
-        known = _built[dialect] = _build(postgresql_insert if dialect == "postgresql" else sqlite_insert)
-    return known
+    return _build(session.get_bind().dialect.name)
 
 
-def _build(insert: Callable[..., Any]) -> _Statements:
+@cache
+def _build(dialect: str) -> _Statements:
+    insert = upsert_insert(dialect)
     calls_t, callers_t, recordings_t = _table(Call), _table(Caller), _table(Recording)
     first_look = select(
         select(calls_t.c.id).where(calls_t.c.call_sid == bindparam("sid")).scalar_subquery(),

@@ -7,7 +7,7 @@ connection pool instead of opening their own.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import writer_lock
@@ -71,6 +73,11 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def upsert_insert(dialect: str) -> Callable[..., Any]:
+    """Return the INSERT construct of a dialect that knows ON CONFLICT (SQLite and PostgreSQL both do)."""
+    return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
