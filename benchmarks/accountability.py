@@ -27,9 +27,9 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ivr.accountability import agency_figures  # noqa: E402
-from ivr.db import database_for, forget_databases  # noqa: E402
-from ivr.open_data import public_figures  # noqa: E402
+from ivr.core.accountability import agency_figures  # noqa: E402
+from ivr.core.db import database_for, forget_databases  # noqa: E402
+from ivr.public.open_data import public_figures  # noqa: E402
 from menus import load_menus  # noqa: E402
 from menus.agencies import load_agencies  # noqa: E402
 

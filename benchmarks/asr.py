@@ -43,11 +43,11 @@ from redis.exceptions import RedisError
 from rq.job import Job
 from sqlalchemy import select
 
-from ivr import pipeline
-from ivr.config import SETTINGS, Config
-from ivr.db import Database, database_for, forget_databases
-from ivr.models import Message, Recording, Transcript
-from ivr.queue import make_queue
+from ivr.core import pipeline
+from ivr.core.config import SETTINGS, Config
+from ivr.core.db import Database, database_for, forget_databases
+from ivr.core.models import Message, Recording, Transcript
+from ivr.core.queue import make_queue
 from recordings.store import LocalStore
 from speech.registry import engine_for, unload_all
 from speech.wer import word_error_rate, word_errors

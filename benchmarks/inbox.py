@@ -4,7 +4,7 @@ A schema of its own in TEST_POSTGRES_URL's database is migrated, filled with gen
 (INSERT … SELECT FROM generate_series, in SQL: seconds, not minutes), analysed, and dropped at the
 end. The app is served by Werkzeug on 127.0.0.1 and asked over HTTP by a logged-in official, as a
 browser would (session cookie, the login's SQL lookup, the capped tab counts, Jinja, CSP headers).
-The baseline runs the page's own SELECT (ivr.dashboard_inbox.inbox_query, compiled to SQL) through
+The baseline runs the page's own SELECT (ivr.dashboard.inbox.inbox_query, compiled to SQL) through
 the bare driver. Target: p95 ≤ 200 ms for every page.
 
     .venv/bin/python benchmarks/inbox.py [--messages 1000000] [--requests 200] [--json]
@@ -40,11 +40,11 @@ sys.path.insert(0, str(ROOT))
 from pg_schema import bench_schema  # noqa: E402 - benchmarks/ is on sys.path as the script's folder
 
 from ivr import create_app  # noqa: E402
-from ivr.auth import create_user  # noqa: E402
-from ivr.config import Config  # noqa: E402
-from ivr.dashboard_inbox import InboxFilter, encode_cursor, inbox_query  # noqa: E402
-from ivr.db import database_for  # noqa: E402
-from ivr.models.base import utcnow  # noqa: E402
+from ivr.core.auth import create_user  # noqa: E402
+from ivr.core.config import Config  # noqa: E402
+from ivr.core.db import database_for  # noqa: E402
+from ivr.core.models.base import utcnow  # noqa: E402
+from ivr.dashboard.inbox import InboxFilter, encode_cursor, inbox_query  # noqa: E402
 
 P95_TARGET_MS = 200.0
 PASSWORD = "benchmark password 0123"

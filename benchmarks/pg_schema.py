@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 
-from ivr.db import forget_databases
+from ivr.core.db import forget_databases
 
 
 def schema_url(base: str, schema: str) -> str:

@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 from pg_schema import bench_schema  # noqa: E402 - benchmarks/ is on sys.path as the script's folder
 
-from ivr.config import Config  # noqa: E402
-from ivr.db import database_for  # noqa: E402
-from ivr.models.base import utcnow  # noqa: E402
+from ivr.core.config import Config  # noqa: E402
+from ivr.core.db import database_for  # noqa: E402
+from ivr.core.models.base import utcnow  # noqa: E402
 from ivr.radio.period import last  # noqa: E402
 from ivr.radio.station import Station  # noqa: E402
 

@@ -43,10 +43,10 @@ from pg_schema import bench_schema
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from ivr.db import database_for, forget_databases
-from ivr.emulator import CallError, CallLog, Heard, HttpTransport, Phone, Script
-from ivr.media_host import MediaHost
-from ivr.models import Message
+from ivr.core.db import database_for, forget_databases
+from ivr.core.models import Message
+from ivr.voice.emulator import CallError, CallLog, Heard, HttpTransport, Phone, Script
+from ivr.voice.media_host import MediaHost
 from menus import Menus, load_menus
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -28,7 +28,7 @@ from .audio import Pcm
 from .engine import Engine, Word
 from .errors import SpeechError
 
-_HEADER = struct.Struct(">I")
+HEADER = struct.Struct(">I")
 CHILD_NICENESS = 10
 _running: weakref.WeakSet[IsolatedEngine] = weakref.WeakSet()
 
@@ -37,16 +37,16 @@ class EngineCrashed(SpeechError):
     """The child process running a recogniser died or answered nonsense; the job should retry."""
 
 
-def _write(stream: IO[bytes], payload: bytes) -> None:
-    stream.write(_HEADER.pack(len(payload)) + payload)
+def write_frame(stream: IO[bytes], payload: bytes) -> None:
+    stream.write(HEADER.pack(len(payload)) + payload)
     stream.flush()
 
 
-def _read(stream: IO[bytes]) -> bytes | None:
-    head = stream.read(_HEADER.size)
-    if len(head) < _HEADER.size:
+def read_frame(stream: IO[bytes]) -> bytes | None:
+    head = stream.read(HEADER.size)
+    if len(head) < HEADER.size:
         return None
-    (size,) = _HEADER.unpack(head)
+    (size,) = HEADER.unpack(head)
     body = stream.read(size)
     return body if len(body) == size else None
 
@@ -68,7 +68,7 @@ class IsolatedEngine(Engine):
         self.pid = int(hello["pid"])
 
     def _start(self) -> dict[str, Any]:
-        args = [sys.executable, "-m", "speech.isolated", self.language, str(self.vosk_models_dir or "")]
+        args = [sys.executable, "-m", "speech.isolated_child", self.language, str(self.vosk_models_dir or "")]
         root = str(Path(__file__).resolve().parents[1])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         # Our own interpreter and module, with arguments from our config: nothing from outside.
@@ -82,7 +82,7 @@ class IsolatedEngine(Engine):
 
     def _receive(self) -> dict[str, Any]:
         assert self._proc is not None and self._proc.stdout is not None
-        body = _read(self._proc.stdout)
+        body = read_frame(self._proc.stdout)
         if body is None:
             code = self._proc.poll()
             raise EngineCrashed(f"speech engine process for {self.language!r} ended (exit status {code})")
@@ -103,7 +103,7 @@ class IsolatedEngine(Engine):
             assert self._proc is not None and self._proc.stdin is not None
             header = json.dumps({"rate": pcm.rate, "duration": pcm.duration, "peak": pcm.peak}).encode()
             try:
-                _write(self._proc.stdin, _HEADER.pack(len(header)) + header + pcm.data)
+                write_frame(self._proc.stdin, HEADER.pack(len(header)) + header + pcm.data)
                 reply = self._receive()
             except (BrokenPipeError, EngineCrashed) as exc:
                 self.close()
@@ -133,51 +133,3 @@ def close_all() -> None:
     """Stop every child at exit, so none outlives the process that started it."""
     for engine in list(_running):
         engine.close()
-
-
-def _serve(language: str, models_dir: str) -> int:
-    """Child side: load the engine once, then answer requests until stdin closes."""
-    from .registry import engine_for
-
-    out, inp = sys.stdout.buffer, sys.stdin.buffer
-    try:
-        # SCHED_IDLE: decode only on CPU time no live call wants; a backlog waits, a caller never does.
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):
-        try:
-            os.nice(CHILD_NICENESS)  # no SCHED_IDLE here (not Linux): at least a lower priority
-        except OSError:
-            pass  # not allowed here: decode at normal priority
-    try:
-        engine = engine_for(language, Path(models_dir) if models_dir else None)
-        if engine is None:
-            raise SpeechError(f"no speech engine for {language!r}")
-    except Exception as exc:  # reported to the parent, which raises EngineCrashed
-        _write(out, json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
-        return 1
-    _write(out, json.dumps({"engine": engine.name, "model": engine.model, "languages": sorted(engine.languages),
-                            "sample_rate": engine.sample_rate, "pid": os.getpid()}).encode())
-    while (request := _read(inp)) is not None:
-        (size,) = _HEADER.unpack(request[:_HEADER.size])
-        meta = json.loads(request[_HEADER.size:_HEADER.size + size])
-        pcm = Pcm(data=request[_HEADER.size + size:], rate=int(meta["rate"]), duration=float(meta["duration"]),
-                  peak=float(meta["peak"]))
-        try:
-            words = engine.recognise(pcm)
-            reply: dict[str, Any] = {"words": [[w.word, w.confidence, w.start, w.end] for w in words]}
-        except Exception as exc:  # one bad request must not end the child
-            reply = {"error": f"{type(exc).__name__}: {exc}"}
-        _write(out, json.dumps(reply).encode())
-    return 0
-
-
-def main(argv: list[str]) -> int:
-    """Serve until the parent closes the pipe; a parent that died first ends the child quietly."""
-    try:
-        return _serve(argv[1], argv[2] if len(argv) > 2 else "")
-    except (BrokenPipeError, KeyboardInterrupt):
-        return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

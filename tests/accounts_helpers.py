@@ -7,9 +7,9 @@ import re
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from ivr.auth import create_user
-from ivr.config import Config
-from ivr.db import database_for
+from ivr.core.auth import create_user
+from ivr.core.config import Config
+from ivr.core.db import database_for
 
 PASSWORD = "correct horse battery staple"
 AGENCIES = ("water", "health", "roads", "power", "police", "triage")

@@ -12,12 +12,12 @@ from flask import Flask
 from sqlalchemy import create_engine, text
 
 from ivr import create_app
-from ivr.config import Config
-from ivr.db import database_for, forget_databases
-from ivr.emulator import FlaskTransport, Phone
-from ivr.media_host import MediaHost
-from ivr.models import Base
-from ivr.queue import InlineQueue
+from ivr.core.config import Config
+from ivr.core.db import database_for, forget_databases
+from ivr.core.models import Base
+from ivr.core.queue import InlineQueue
+from ivr.voice.emulator import FlaskTransport, Phone
+from ivr.voice.media_host import MediaHost
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDIO_DIR = ROOT.parent / "shared" / "audio" / "dev"

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from ivr.cli import main
-from ivr.config import SETTINGS
+from ivr.commands.cli import main
+from ivr.core.config import SETTINGS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

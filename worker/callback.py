@@ -1,6 +1,6 @@
 """The outbound call job: ring a caller for a delivery (an answer, or a callback they asked for).
 
-One job places one try of one delivery; Twilio's status callbacks (ivr/outbound.py) then decide
+One job places one try of one delivery; Twilio's status callbacks (ivr/voice/outbound.py) then decide
 whether another try is due, and schedule it. The due time lives in SQL (Delivery.next_attempt_at),
 so `recover_calls` (run by the sweeper) finds any try whose scheduled job was lost.
 """
@@ -14,16 +14,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.callback_numbers import forget_expired_numbers, recall_number
-from ivr.config import Config
-from ivr.delayed_jobs import enqueue_at
-from ivr.models import utcnow
-from ivr.models.delivery import CALLBACK, CALLING, FAILED, HELD, SCHEDULED, CallAttempt, Delivery
-from ivr.outbound_calls import PLACE_CALL_JOB, due_time, overdue_deliveries, place_call_job_id, schedule_retry
-from ivr.queue import make_queue
-from ivr.redact import redact
-from ivr.runtime import current_config, current_db
-from ivr.twilio_rest import CallRequest, TwilioRest, TwilioRestError
+from ivr.core.config import Config
+from ivr.core.delayed_jobs import enqueue_at
+from ivr.core.models import utcnow
+from ivr.core.models.delivery import CALLBACK, CALLING, FAILED, HELD, SCHEDULED, CallAttempt, Delivery
+from ivr.core.queue import make_queue
+from ivr.core.redact import redact
+from ivr.core.runtime import current_config, current_db
+from ivr.voice.callback_numbers import forget_expired_numbers, recall_number
+from ivr.voice.outbound_calls import PLACE_CALL_JOB, due_time, overdue_deliveries, place_call_job_id, schedule_retry
+from ivr.voice.twilio_rest import CallRequest, TwilioRest, TwilioRestError
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import requests
 
-from ivr.agencies import Target
-from ivr.config import Config
+from ivr.core.agencies import Target
+from ivr.core.config import Config
 
 SIGNATURE_HEADER = "X-Talanoa-Signature"
 DELIVERY_HEADER = "X-Talanoa-Delivery"

@@ -13,15 +13,15 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from ivr.callback_numbers import forget_expired_numbers, recall_number
-from ivr.config import Config
-from ivr.delayed_jobs import enqueue_at
-from ivr.models import Answer, utcnow
-from ivr.models.delivery import HELD, SCHEDULED
-from ivr.outbound_calls import PLACE_CALL_JOB, place_call_job_id, plan_answer_delivery
-from ivr.prompt_audio import synthesis_voices
-from ivr.queue import make_queue
-from ivr.runtime import current_config, current_db
+from ivr.core.config import Config
+from ivr.core.delayed_jobs import enqueue_at
+from ivr.core.models import Answer, utcnow
+from ivr.core.models.delivery import HELD, SCHEDULED
+from ivr.core.prompt_audio import synthesis_voices
+from ivr.core.queue import make_queue
+from ivr.core.runtime import current_config, current_db
+from ivr.voice.callback_numbers import forget_expired_numbers, recall_number
+from ivr.voice.outbound_calls import PLACE_CALL_JOB, place_call_job_id, plan_answer_delivery
 from menus import load_menus
 from speech.tts import render
 from speech.tts_errors import EmptyText, NoVoiceForLanguage, TextTooLong, UnreadableScript

@@ -2,7 +2,7 @@
 
 Each job takes a message id, reads what it needs from SQL, and is idempotent: running it twice, or
 after a crash half-way, leaves the same result as running it once. The message's pipeline state
-in SQL (ivr.pipeline) says what has been done, so nothing depends on Redis keeping a job.
+in SQL (ivr.core.pipeline) says what has been done, so nothing depends on Redis keeping a job.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import os
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ivr import pipeline
-from ivr.config import Config
-from ivr.models import Message, Recording, Transcript
-from ivr.queue import make_queue
-from ivr.runtime import current_config, current_db
+from ivr.core import pipeline
+from ivr.core.config import Config
+from ivr.core.models import Message, Recording, Transcript
+from ivr.core.queue import make_queue
+from ivr.core.runtime import current_config, current_db
 from recordings.errors import AudioUnreadable, FetchFailed
 from recordings.fetch import delete_remote_recording
 from recordings.ingest import fetch_and_store

@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ivr.agencies import MenuError, Menus, routing_for
-from ivr.config import Config
-from ivr.models import Message, Notification, utcnow
-from ivr.queue import InlineQueue, JobQueue, make_queue
-from ivr.redact import redact
-from ivr.runtime import current_config, current_db
+from ivr.core.agencies import MenuError, Menus, routing_for
+from ivr.core.config import Config
+from ivr.core.models import Message, Notification, utcnow
+from ivr.core.queue import InlineQueue, JobQueue, make_queue
+from ivr.core.redact import redact
+from ivr.core.runtime import current_config, current_db
 
 from .deliver import DeliveryFailed, deliver
 

@@ -1,15 +1,15 @@
 """Background job: render one prompt a call found without audio, so the next call plays it.
 
 The web app never synthesises during a call; it enqueues `worker.prompts.render_prompt` by name
-(ivr.prompts.RENDER_JOB) and speaks the prompt with <Say> meanwhile.
+(ivr.core.prompts.RENDER_JOB) and speaks the prompt with <Say> meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
 
-from ivr.prompt_audio import PromptLibrary, synthesis_voices
-from ivr.runtime import current_config
+from ivr.core.prompt_audio import PromptLibrary, synthesis_voices
+from ivr.core.runtime import current_config
 from menus import load_menus
 from speech.tts import render
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from ivr.models import utcnow
+from ivr.core.models import utcnow
+from ivr.core.runtime import current_config, current_db
 from ivr.radio.bulletin import build_bulletin as build
 from ivr.radio.period import Period, last
 from ivr.radio.station import Station
 from ivr.radio.summary import store_summary
 from ivr.radio.themes import redact_new_transcripts
-from ivr.runtime import current_config, current_db
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The routing job: choose a message's agency once, store why, and queue its notifications.
 
 Runs after transcription (or straight after it when no engine speaks the language, with the keypad
-choices alone). The decision itself is the pure ivr.routing.route; this job reads the message,
+choices alone). The decision itself is the pure ivr.core.routing.route; this job reads the message,
 loads the agencies and rules files, stores the Decision, and creates one notification row per
 target of the agency, all in one transaction.
 """
@@ -14,11 +14,11 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ivr import pipeline
-from ivr.agencies import MenuError, routing_for
-from ivr.models import Message, Notification, utcnow
-from ivr.routing import MessageFacts, route
-from ivr.runtime import current_config, current_db
+from ivr.core import pipeline
+from ivr.core.agencies import MenuError, routing_for
+from ivr.core.models import Message, Notification, utcnow
+from ivr.core.routing import MessageFacts, route
+from ivr.core.runtime import current_config, current_db
 
 from .notify import PENDING, queue_notification
 

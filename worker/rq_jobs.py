@@ -12,8 +12,8 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.worker import BaseWorker
 
-from ivr.config import Config
-from ivr.queue import RQQueue
+from ivr.core.config import Config
+from ivr.core.queue import RQQueue
 
 ALIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 

@@ -15,8 +15,8 @@ import time
 
 from rq import SimpleWorker
 
-from ivr import runtime
-from ivr.config import Config
+from ivr.core import runtime
+from ivr.core.config import Config
 
 log = logging.getLogger(__name__)
 

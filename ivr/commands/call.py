@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..cli import load_config
-from ..emulator import CallError, FlaskTransport, Heard, HttpTransport, Phone, Transport
-from ..media_host import MediaHost
+from ivr.commands.cli import load_config
+from ivr.voice.emulator import CallError, FlaskTransport, Heard, HttpTransport, Phone, Transport
+from ivr.voice.media_host import MediaHost
 
 
 def register(group: click.Group) -> None:
@@ -61,7 +61,7 @@ def call(server: str | None, in_process: bool, from_number: str) -> None:
     config = load_config()
     transport: Transport
     if in_process:
-        from .. import create_app
+        from ivr import create_app
 
         transport = FlaskTransport(create_app(config).test_client())
     else:

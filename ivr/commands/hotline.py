@@ -11,15 +11,15 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
+from ivr.commands.cli import load_config
+from ivr.core.config import ENV_FILE_NAME
+from ivr.core.db import database_for
+from ivr.core.errors import ConfigError
+from ivr.core.models import Message
+from ivr.core.prompt_audio import describe_coverage, library_for_check
+from ivr.operator.reviews import review_of
 from menus import MenuError, Menus, load_menus
 from menus.agencies import load_routing
-
-from ..cli import ENV_FILE_NAME, load_config
-from ..db import database_for
-from ..errors import ConfigError
-from ..models import Message
-from ..prompt_audio import describe_coverage, library_for_check
-from ..prompt_reviews import review_of
 
 
 def register(group: click.Group) -> None:
@@ -49,7 +49,7 @@ def init(data_dir: Path | None, port: int) -> None:
         "# Local settings written by `hotline init`; the environment overrides them. Keep this file private.",
         f"SECRET_KEY={secrets.token_urlsafe(32)}",
         f"HOTLINE_PEPPER={secrets.token_urlsafe(32)}",
-        # 32 random bytes, URL-safe base64: the AES-256-GCM key of callback numbers (ivr/callback_numbers.py).
+        # 32 random bytes, URL-safe base64: the AES-256-GCM key of callback numbers (ivr/voice/callback_numbers.py).
         f"HOTLINE_NUMBER_KEY={secrets.token_urlsafe(32)}",
         f"TWILIO_AUTH_TOKEN={secrets.token_hex(16)}",
         f"PUBLIC_BASE_URL=http://127.0.0.1:{port}",
@@ -155,7 +155,7 @@ def _check_routing(menus: Menus) -> None:
 
 def _check_radio(menus: Menus) -> None:
     """Validate the radio script phrases and stopwords (menus/radio/<lang>.toml) with the menus."""
-    from ..radio.phrases import load_radio_languages
+    from ivr.radio.phrases import load_radio_languages
 
     folder = Path(menus.root) / "radio"
     if not folder.is_dir():

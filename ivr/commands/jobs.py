@@ -14,13 +14,13 @@ import click
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from .. import pipeline, runtime
-from ..cli import load_config
-from ..db import database_for
-from ..models import Message, Notification
-from ..models.delivery import FAILED as DELIVERY_FAILED
-from ..models.delivery import HELD, Delivery
-from ..outbound_calls import CHOSEN_HOLDS
+from ivr.commands.cli import load_config
+from ivr.core import pipeline, runtime
+from ivr.core.db import database_for
+from ivr.core.models import Message, Notification
+from ivr.core.models.delivery import FAILED as DELIVERY_FAILED
+from ivr.core.models.delivery import HELD, Delivery
+from ivr.voice.outbound_calls import CHOSEN_HOLDS
 
 
 def register(group: click.Group) -> None:
@@ -117,7 +117,7 @@ def jobs_recover(older_than: float | None, include_failed: bool) -> None:
     queued = _worker_module("jobs").recover(older_than, include_failed=include_failed)
     click.echo(f"re-enqueued {len(queued)} job(s)" + (": " + ", ".join(queued) if queued else ""))
     if not config.redis_url and queued:
-        from ..queue import InlineQueue, make_queue
+        from ivr.core.queue import InlineQueue, make_queue
 
         inline = make_queue(config)
         assert isinstance(inline, InlineQueue)

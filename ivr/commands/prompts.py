@@ -7,11 +7,10 @@ import sys
 import click
 from tqdm import tqdm
 
+from ivr.commands.cli import load_config
+from ivr.operator.build import build_prompts, describe
 from menus import MenuError, load_menus
 from speech.tts import RenderOutcome
-
-from ..cli import load_config
-from ..prompt_build import build_prompts, describe
 
 
 def register(group: click.Group) -> None:

@@ -9,15 +9,15 @@ from datetime import datetime
 
 import click
 
-from .. import runtime
-from ..cli import load_config
-from ..config import Config
-from ..db import database_for
-from ..models import utcnow
-from ..radio.period import Period, last, last_complete_week, parse_since
-from ..radio.schedule import enqueue_due_summaries, enqueue_redaction
-from ..radio.script import write_script
-from ..radio.station import Station, UnknownChoice
+from ivr.commands.cli import load_config
+from ivr.core import runtime
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.models import utcnow
+from ivr.radio.period import Period, last, last_complete_week, parse_since
+from ivr.radio.schedule import enqueue_due_summaries, enqueue_redaction
+from ivr.radio.script import write_script
+from ivr.radio.station import Station, UnknownChoice
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,14 @@ def radio_summary(since: str, last_week: bool, place: str | None, language: str 
 @click.option("--publish", is_flag=True, help="Publish it once built: main menu 3 and the feed offer it.")
 def radio_bulletin(since: str, last_week: bool, place: str | None, language: str | None, publish: bool) -> None:
     """Build a bulletin's MP3 now, in this process (for cron or a studio without the web page)."""
-    from ..radio.bulletin import READY, BulletinError, build_bulletin, bulletins_dir, publish_bulletin, request_bulletin
+    from ivr.radio.bulletin import (
+        READY,
+        BulletinError,
+        build_bulletin,
+        bulletins_dir,
+        publish_bulletin,
+        request_bulletin,
+    )
 
     period, _ = _period(since, last_week)
     config = load_config()
@@ -127,9 +134,8 @@ def scheduler(every: float, once: bool) -> None:
     """
     config = load_config()
     runtime.set_config(config)
+    from ivr.core.queue import make_queue
     from menus import load_menus
-
-    from ..queue import make_queue
 
     queue = make_queue(config)
     db = database_for(config.database_url)
@@ -148,7 +154,7 @@ def scheduler(every: float, once: bool) -> None:
 
 def _wait_inline(queue: object) -> None:
     """With the inline queue the jobs run on this process's thread: let them finish before exiting."""
-    from ..queue import InlineQueue
+    from ivr.core.queue import InlineQueue
 
     if isinstance(queue, InlineQueue):
         queue.join(timeout=600)

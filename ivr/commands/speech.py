@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import load_env_file
+from ivr.core.config import load_env_file
 
 
 def register(group: click.Group) -> None:

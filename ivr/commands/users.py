@@ -7,12 +7,12 @@ import sys
 import click
 from sqlalchemy import select, update
 
-from ..agencies import MenuError, routing_for
-from ..auth import AccountRejected, create_user
-from ..cli import load_config
-from ..db import database_for
-from ..models.accounts import ROLES, User, UserSession
-from ..models.base import utcnow
+from ivr.commands.cli import load_config
+from ivr.core.agencies import MenuError, routing_for
+from ivr.core.auth import AccountRejected, create_user
+from ivr.core.db import database_for
+from ivr.core.models.accounts import ROLES, User, UserSession
+from ivr.core.models.base import utcnow
 
 
 def register(group: click.Group) -> None:

@@ -20,20 +20,19 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr.core.config import Config
+from ivr.core.models import Message, Recording, utcnow
+from ivr.core.models.radio import RadioBulletin, RadioClip
+from ivr.core.prompt_audio import synthesis_voices
+from ivr.radio.audio import encode_mp3, join
+from ivr.radio.period import Period
+from ivr.radio.script import Script, write_script
+from ivr.radio.station import Station
+from ivr.radio.summary import ON_AIR, Quote
 from recordings.errors import StoreError
 from recordings.store import LocalStore
 from speech.telephone_audio import Pcm, UndecodableAudio, decode
 from speech.tts import PromptText, render_many
-
-from ..config import Config
-from ..models import Message, Recording, utcnow
-from ..models.radio import RadioBulletin, RadioClip
-from ..prompt_audio import synthesis_voices
-from .audio import encode_mp3, join
-from .period import Period
-from .script import Script, write_script
-from .station import Station
-from .summary import ON_AIR, Quote
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from xml.etree import ElementTree as ET
 
-from ..models.radio import RadioBulletin
+from ivr.core.models.radio import RadioBulletin
 
 ATOM = "http://www.w3.org/2005/Atom"
 MAX_ITEMS = 50

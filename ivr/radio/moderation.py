@@ -17,11 +17,11 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..audit import record_audit
-from ..models import Message, Recording, Transcript, utcnow
-from ..models.radio import RadioClip, RedactedTranscript
-from ..redact import redact
-from .summary import ON_AIR
+from ivr.core.audit import record_audit
+from ivr.core.models import Message, Recording, Transcript, utcnow
+from ivr.core.models.radio import RadioClip, RedactedTranscript
+from ivr.core.redact import redact
+from ivr.radio.summary import ON_AIR
 
 MAX_QUEUE = 200
 

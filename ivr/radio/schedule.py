@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models.radio import RadioSummary
-from ..queue import JobQueue
-from .period import Period, last_complete_week
+from ivr.core.models.radio import RadioSummary
+from ivr.core.queue import JobQueue
+from ivr.radio.period import Period, last_complete_week
 
 SUMMARY_JOB = "worker.radio.summarise_period"
 BULLETIN_JOB = "worker.radio.build_bulletin"

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ivr.radio.phrases import RadioLanguage
+from ivr.radio.summary import Count, Quote, Summary
 from menus import Menus
-
-from .phrases import RadioLanguage
-from .summary import Count, Quote, Summary
 
 MAX_QUOTES = 5
 

@@ -13,14 +13,13 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from ivr.core.agencies import routing_for
+from ivr.core.config import Config
+from ivr.radio.period import Period
+from ivr.radio.phrases import RadioLanguage, load_radio_languages
+from ivr.radio.summary import Summary, summarise
 from menus import Menus
 from menus.agencies import Agencies
-
-from ..agencies import routing_for
-from ..config import Config
-from .period import Period
-from .phrases import RadioLanguage, load_radio_languages
-from .summary import Summary, summarise
 
 
 class UnknownChoice(ValueError):

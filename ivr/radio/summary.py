@@ -17,14 +17,13 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from ivr.core.accountability import AgencyFigures, agency_figures
+from ivr.core.models import Message, utcnow
+from ivr.core.models.radio import RadioClip, RadioPoll, RadioSummary
+from ivr.radio.period import Period
+from ivr.radio.polls import poll_results
+from ivr.radio.themes import LanguageThemes, Theme, message_filter, period_themes, redact_new_transcripts
 from menus.agencies import Agencies
-
-from ..accountability import AgencyFigures, agency_figures
-from ..models import Message, utcnow
-from ..models.radio import RadioClip, RadioPoll, RadioSummary
-from ..polls import poll_results
-from .period import Period
-from .themes import LanguageThemes, Theme, message_filter, period_themes, redact_new_transcripts
 
 ON_AIR = "radio"  # the only consent under which anything of a message may be quoted or played
 

@@ -1,6 +1,6 @@
 """The main themes of a period: the words callers used most, per language, from redacted transcripts.
 
-Each transcript is redacted once (ivr.redact) and kept in radio_redacted_transcripts, so a weekly
+Each transcript is redacted once (ivr.core.redact) and kept in radio_redacted_transcripts, so a weekly
 summary over a hundred thousand messages reads stored text instead of redacting it all again, and
 no raw transcript is ever read for the radio. A theme counts messages, not words: a word counts once
 per message, and only a word that at least MIN_MESSAGES callers used is a theme, because a rare word
@@ -18,10 +18,10 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..models import Message, Transcript
-from ..models.radio import RedactedTranscript
-from ..redact import redact
-from .period import Period
+from ivr.core.models import Message, Transcript
+from ivr.core.models.radio import RedactedTranscript
+from ivr.core.redact import redact
+from ivr.radio.period import Period
 
 MIN_MESSAGES = 2
 TOP_WORDS = 8

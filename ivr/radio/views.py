@@ -1,7 +1,7 @@
 """The radio hosts' pages (summary, script, moderation, bulletins) and the public feed and bulletin audio.
 
 Thin: each view checks its input, calls the plain functions of ivr/radio/, and renders. Hosts and
-admins log in (ivr.auth); callers' recordings are heard here only for messages with on-air consent.
+admins log in (ivr.core.auth); callers' recordings are heard here only for messages with on-air consent.
 Twilio and podcast apps fetch published bulletins and the feed without a login.
 """
 
@@ -14,29 +14,22 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from ivr.core.audit import record_audit
+from ivr.core.auth import current_user, has_role, login_required
+from ivr.core.models import Message, Recording, utcnow
+from ivr.core.models.radio import RadioBulletin
+from ivr.core.pages import secure_page
+from ivr.core.services import services
+from ivr.radio.bulletin import PUBLISHED, BulletinError, bulletins_dir, publish_bulletin, request_bulletin
+from ivr.radio.feed import render_feed
+from ivr.radio.moderation import ModerationRefused, NotFound, approve, moderation_queue, reject
+from ivr.radio.period import Period, last, last_complete_week, parse_since
+from ivr.radio.schedule import BULLETIN_JOB, bulletin_job_id
+from ivr.radio.script import Script, write_script
+from ivr.radio.station import Station, UnknownChoice
+from ivr.radio.summary import ON_AIR
 from recordings.errors import StoreError
 from recordings.store import LocalStore
-
-from ..audit import record_audit
-from ..auth import current_user, has_role, login_required
-from ..dashboard_pages import secure_page
-from ..models import Message, Recording, utcnow
-from ..models.radio import RadioBulletin
-from ..services import services
-from .bulletin import (
-    PUBLISHED,
-    BulletinError,
-    bulletins_dir,
-    publish_bulletin,
-    request_bulletin,
-)
-from .feed import render_feed
-from .moderation import ModerationRefused, NotFound, approve, moderation_queue, reject
-from .period import Period, last, last_complete_week, parse_since
-from .schedule import BULLETIN_JOB, bulletin_job_id
-from .script import Script, write_script
-from .station import Station, UnknownChoice
-from .summary import ON_AIR
 
 bp = Blueprint("radio", __name__, url_prefix="/radio")
 PUBLIC = {"radio.feed", "radio.bulletin_audio"}

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from ivr.models import Answer, Message
+from ivr.core.models import Answer, Message
 
 NOW = datetime(2025, 3, 20, 12, 0)
 DAY = timedelta(days=1)

@@ -6,8 +6,8 @@ import re
 
 from flask import Flask
 
-from ivr.config import Config
-from ivr.db import database_for
+from ivr.core.config import Config
+from ivr.core.db import database_for
 from tests.accountability.dataset import add_known_set
 from tests.accounts_helpers import add_user, login
 

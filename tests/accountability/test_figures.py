@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr.accountability import AgencyFigures, agency_figures, group_figures
-from ivr.config import Config
-from ivr.db import database_for
+from ivr.core.accountability import AgencyFigures, agency_figures, group_figures
+from ivr.core.config import Config
+from ivr.core.db import database_for
 from menus import load_menus
 from menus.agencies import Agencies, load_agencies
 from tests.accountability.dataset import DAY, NOW, add_known_set, add_message

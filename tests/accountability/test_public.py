@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.models import Caller, Transcript, utcnow
-from ivr.open_data import CSV_COLUMNS, HIDDEN, suppress_counts, suppress_grid
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.models import Caller, Transcript, utcnow
+from ivr.public.open_data import CSV_COLUMNS, HIDDEN, suppress_counts, suppress_grid
 from tests.accountability.dataset import HOUR, add_message
 
 SECRET_WORDS = "Ratu Sefanaia at Lot 41, call 9234567"

@@ -14,10 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr import create_app
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.models import Message, Recording, Transcript
-from ivr.models.base import utcnow
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.models import Message, Recording, Transcript
+from ivr.core.models.base import utcnow
 from recordings.store import LocalStore
 from tests.accounts_helpers import add_user, login
 from tests.conftest import AUDIO_DIR, finish_jobs, make_config

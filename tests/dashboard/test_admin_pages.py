@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ivr.audit import record_audit
-from ivr.db import database_for
+from ivr.core.audit import record_audit
+from ivr.core.db import database_for
 from tests.dashboard.conftest import Dash
 
 OPERATOR_TOKEN = "operator-token-0123456789"

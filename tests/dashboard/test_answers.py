@@ -12,12 +12,12 @@ from pathlib import Path
 import soundfile
 from sqlalchemy import select
 
-from ivr.answers import answer_audio_path
-from ivr.dashboard_answers import answers_dir
-from ivr.db import database_for
-from ivr.models import Answer, Message
-from ivr.models.accounts import AuditEvent
-from ivr.services import services
+from ivr.core.db import database_for
+from ivr.core.models import Answer, Message
+from ivr.core.models.accounts import AuditEvent
+from ivr.core.services import services
+from ivr.dashboard.answers import answers_dir
+from ivr.voice.answers import answer_audio_path
 from tests.accounts_helpers import page_token
 from tests.dashboard.conftest import SPEECH, Dash
 

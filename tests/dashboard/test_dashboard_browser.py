@@ -16,11 +16,11 @@ from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from ivr import create_app
-from ivr.answers import answer_audio_path
-from ivr.emulator import FlaskTransport, Phone, Script
-from ivr.media_host import MediaHost
-from ivr.models import Answer, Message
-from ivr.services import services
+from ivr.core.models import Answer, Message
+from ivr.core.services import services
+from ivr.voice.answers import answer_audio_path
+from ivr.voice.emulator import FlaskTransport, Phone, Script
+from ivr.voice.media_host import MediaHost
 from tests.accounts_helpers import PASSWORD, add_user
 from tests.conftest import ACCOUNT_SID, AUDIO_DIR, AUTH_TOKEN, finish_jobs, make_config
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from ivr.auth import PasswordRejected, check_password_policy, has_role, safe_next
-from ivr.dashboard_messages import TRANSITIONS, transcript_words
-from ivr.models import Transcript
-from ivr.models.accounts import User
+from ivr.core.auth import PasswordRejected, check_password_policy, has_role, safe_next
+from ivr.core.models import Transcript
+from ivr.core.models.accounts import User
+from ivr.dashboard.messages import TRANSITIONS, transcript_words
 
 
 def user(role: str, agency: str | None = None) -> User:

@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
-from ivr.dashboard_inbox import MAX_PAGE_SIZE, InboxFilter, decode_cursor, encode_cursor
-from ivr.models.base import utcnow
+from ivr.core.models.base import utcnow
+from ivr.dashboard.inbox import MAX_PAGE_SIZE, InboxFilter, decode_cursor, encode_cursor
 from tests.dashboard.conftest import Dash
 
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from ivr.auth import BAD_LOGIN, hash_password, verify_password
-from ivr.db import database_for
-from ivr.models.accounts import User, UserSession
+from ivr.core.auth import BAD_LOGIN, hash_password, verify_password
+from ivr.core.db import database_for
+from ivr.core.models.accounts import User, UserSession
 from tests.accounts_helpers import PASSWORD, csrf_from, login
 from tests.dashboard.conftest import Dash
 
@@ -118,7 +118,7 @@ def test_rate_limit_window_passes(make_dash: Callable[..., Dash]) -> None:
     for _ in range(2):
         login(dash.app.test_client(), "water@example.org", "wrong password!!")
     assert login(dash.app.test_client(), "water@example.org").status_code == 429
-    from ivr.models.accounts import LoginAttempt
+    from ivr.core.models.accounts import LoginAttempt
 
     with database_for(dash.config.database_url).session() as db:
         for row in db.scalars(select(LoginAttempt)):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from ivr.db import database_for
-from ivr.models import Message
-from ivr.models.accounts import AuditEvent, Note
+from ivr.core.db import database_for
+from ivr.core.models import Message
+from ivr.core.models.accounts import AuditEvent, Note
 from tests.accounts_helpers import page_token
 from tests.dashboard.conftest import SPEECH, Dash
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from ivr.cli import main
-from ivr.db import database_for
-from ivr.models.accounts import User
+from ivr.commands.cli import main
+from ivr.core.db import database_for
+from ivr.core.models.accounts import User
 from tests.accounts_helpers import PASSWORD
 from tests.ivr.test_cli import env_for
 

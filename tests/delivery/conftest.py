@@ -15,14 +15,14 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
-from ivr.answers import answer_audio_url
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.delayed_jobs import cancel_timers
-from ivr.models import Answer, Caller, Message, utcnow
-from ivr.models.delivery import CallAttempt, Delivery
-from ivr.outbound_calls import keep_number_for_consent
-from ivr.privacy import hash_number
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.delayed_jobs import cancel_timers
+from ivr.core.models import Answer, Caller, Message, utcnow
+from ivr.core.models.delivery import CallAttempt, Delivery
+from ivr.core.privacy import hash_number
+from ivr.voice.answers import answer_audio_url
+from ivr.voice.outbound_calls import keep_number_for_consent
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, BASE_URL, make_config
 from tests.delivery.fake_twilio import CallPost, FakeTwilio
 from tests.worker.conftest import redis_url, workers  # noqa: F401 - real Redis and `hotline worker` processes

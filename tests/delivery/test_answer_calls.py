@@ -10,12 +10,12 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
-from ivr.config import Config
-from ivr.emulator import Phone, Script
-from ivr.models import Answer, Message
-from ivr.models.delivery import CallAttempt, CallbackNumber, CallEvent
-from ivr.outbound_calls import DELIVER_ANSWER_JOB
-from ivr.services import services
+from ivr.core.config import Config
+from ivr.core.models import Answer, Message
+from ivr.core.models.delivery import CallAttempt, CallbackNumber, CallEvent
+from ivr.core.services import services
+from ivr.voice.emulator import Phone, Script
+from ivr.voice.outbound_calls import DELIVER_ANSWER_JOB
 from tests.conftest import BASE_URL, finish_jobs
 from tests.delivery.conftest import (
     CALLER_NUMBER,

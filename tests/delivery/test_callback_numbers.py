@@ -8,23 +8,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from ivr.callback_numbers import (
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.errors import ConfigError
+from ivr.core.models import Caller
+from ivr.core.models.delivery import CallbackNumber
+from ivr.core.privacy import decode_number_key, hash_number, new_number_key
+from ivr.voice.callback_numbers import (
     NumberUnreadable,
-    decode_number_key,
     forget_expired_numbers,
-    new_number_key,
     number_key,
     open_number,
     recall_number,
     remember_number,
     seal_number,
 )
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.errors import ConfigError
-from ivr.models import Caller
-from ivr.models.delivery import CallbackNumber
-from ivr.privacy import hash_number
 from tests.conftest import make_config
 from tests.delivery.conftest import CALLER_NUMBER
 
@@ -106,7 +104,7 @@ def test_withheld_numbers_are_never_kept(tmp_path: Path, sqlite_url: str) -> Non
 def test_hotline_init_writes_a_number_key_the_config_accepts(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from ivr.cli import main
+    from ivr.commands.cli import main
 
     folder = tmp_path / "inst"
     env = {"HOTLINE_DATA_DIR": str(folder), "SECRET_KEY": "", "HOTLINE_PEPPER": "", "TWILIO_AUTH_TOKEN": "",

@@ -11,14 +11,14 @@ from flask import Flask
 from sqlalchemy import select
 
 from ivr import create_app
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.emulator import Phone, Script
-from ivr.models import Caller
-from ivr.models.delivery import CallbackNumber, Delivery
-from ivr.outbound_calls import callbacks_today, request_callback
-from ivr.privacy import hash_number
-from ivr.services import services
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.models import Caller
+from ivr.core.models.delivery import CallbackNumber, Delivery
+from ivr.core.privacy import hash_number
+from ivr.core.services import services
+from ivr.voice.emulator import Phone, Script
+from ivr.voice.outbound_calls import callbacks_today, request_callback
 from tests.conftest import ACCOUNT_SID, BASE_URL, finish_jobs
 from tests.delivery.conftest import (
     CALLER_NUMBER,
@@ -80,7 +80,7 @@ def test_callback_call_can_report_and_the_message_is_the_callers(
     with services(app).db.session() as s:
         caller = s.scalar(select(Caller).where(Caller.number_hash == digest))
         assert caller is not None and caller.language == "en"
-        from ivr.models import Message
+        from ivr.core.models import Message
 
         message = s.scalars(select(Message)).one()
         assert message.caller_id == caller.id and message.consent == "agency"
@@ -102,7 +102,7 @@ def test_key_8_promises_a_callback_and_places_it(app: Flask, phone: Phone, twili
 
 
 def test_key_8_is_not_offered_without_outbound_calls(tmp_path: Path, sqlite_url: str, media, twilio) -> None:  # type: ignore[no-untyped-def]
-    from ivr.emulator import FlaskTransport
+    from ivr.voice.emulator import FlaskTransport
     from tests.conftest import AUTH_TOKEN
 
     app = create_app(delivery_config(tmp_path, sqlite_url, twilio, twilio_caller_id=""))
@@ -125,7 +125,7 @@ def test_withheld_number_gets_no_callback(app: Flask, phone: Phone, twilio: Fake
 
 
 def test_daily_limit_per_number(tmp_path: Path, database_url: str, twilio: FakeTwilio, media) -> None:  # type: ignore[no-untyped-def]
-    from ivr.emulator import FlaskTransport
+    from ivr.voice.emulator import FlaskTransport
     from tests.conftest import AUTH_TOKEN
 
     config = delivery_config(tmp_path, database_url, twilio, callback_daily_limit=2, call_attempts=1)

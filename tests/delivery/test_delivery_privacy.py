@@ -7,11 +7,11 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ivr.config import Config
-from ivr.emulator import Phone, Script
-from ivr.models import Answer, Message
-from ivr.outbound_calls import DELIVER_ANSWER_JOB
-from ivr.services import services
+from ivr.core.config import Config
+from ivr.core.models import Answer, Message
+from ivr.core.services import services
+from ivr.voice.emulator import Phone, Script
+from ivr.voice.outbound_calls import DELIVER_ANSWER_JOB
 from tests.conftest import finish_jobs
 from tests.delivery.conftest import CALLER_NUMBER, call_status, signed_post, wait_for
 from tests.delivery.fake_twilio import FakeTwilio

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from ivr import create_app
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.emulator import FlaskTransport, Phone, Script
-from ivr.media_host import MediaHost
-from ivr.models import Answer
-from ivr.outbound_calls import DELIVER_ANSWER_JOB
-from ivr.queue import RQQueue
-from ivr.services import services
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.models import Answer
+from ivr.core.queue import RQQueue
+from ivr.core.services import services
+from ivr.voice.emulator import FlaskTransport, Phone, Script
+from ivr.voice.media_host import MediaHost
+from ivr.voice.outbound_calls import DELIVER_ANSWER_JOB
 from tests.conftest import AUTH_TOKEN, BASE_URL, empty_tables
 from tests.delivery.conftest import (
     CALLER_NUMBER,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from ivr.cli import main
-from ivr.db import database_for
-from ivr.models.delivery import CALLBACK, COMPLETED, FAILED, HELD, Delivery
+from ivr.commands.cli import main
+from ivr.core.db import database_for
+from ivr.core.models.delivery import CALLBACK, COMPLETED, FAILED, HELD, Delivery
 
 
 def jobs_json(database_url: str, tmp_path: Path) -> list[dict[str, object]]:

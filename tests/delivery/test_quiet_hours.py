@@ -6,7 +6,14 @@ from datetime import datetime
 
 import pytest
 
-from ivr.quiet_hours import QuietHours, QuietHoursError, allowed_at, local_day_start, parse_quiet_hours, parse_timezone
+from ivr.core.local_time import (
+    QuietHours,
+    QuietHoursError,
+    allowed_at,
+    local_day_start,
+    parse_quiet_hours,
+    parse_timezone,
+)
 
 FIJI = parse_timezone("Pacific/Fiji")  # UTC+12, no daylight saving since 2022
 

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.delayed_jobs import waiting_timers
-from ivr.models import Caller
-from ivr.models.delivery import CallbackNumber
-from ivr.outbound_calls import StatusUpdate, place_call_job_id, record_status, request_callback
-from ivr.privacy import hash_number
-from ivr.queue import InlineQueue, make_queue
-from ivr.runtime import set_config
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.delayed_jobs import waiting_timers
+from ivr.core.models import Caller
+from ivr.core.models.delivery import CallbackNumber
+from ivr.core.privacy import hash_number
+from ivr.core.queue import InlineQueue, make_queue
+from ivr.core.runtime import set_config
+from ivr.voice.outbound_calls import StatusUpdate, place_call_job_id, record_status, request_callback
 from tests.delivery.conftest import CALLER_NUMBER, add_report, delivery_config, delivery_of
 from tests.delivery.fake_twilio import FakeTwilio
 from worker.callback import place_call, recover_calls

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.twilio_rest import STATUS_EVENTS, CallRequest, TwilioRest, TwilioRestError
+from ivr.voice.twilio_rest import STATUS_EVENTS, CallRequest, TwilioRest, TwilioRestError
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.delivery.conftest import CALLER_NUMBER, HOTLINE_NUMBER
 from tests.delivery.fake_twilio import FakeTwilio, TwilioFault

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from ivr.emulator import Phone, Script
-from ivr.models import Answer, Message
-from ivr.services import services
+from ivr.core.models import Answer, Message
+from ivr.core.services import services
+from ivr.voice.emulator import Phone, Script
 
 
 def test_caller_hears_recorded_answer(app: Flask, phone: Phone, speech_wav: bytes) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 from click.testing import CliRunner
 from flask import Flask
 
-from ivr.cli import main
-from ivr.emulator import Phone, Script
+from ivr.commands.cli import main
+from ivr.voice.emulator import Phone, Script
 from menus.loader import DEFAULT_ROOT
 
 
@@ -64,7 +64,7 @@ def test_menus_check_names_file_and_node(tmp_path: Path) -> None:
 
 
 def test_messages_json_lists_what_callers_left(app: Flask, phone: Phone, speech_wav: bytes, tmp_path: Path) -> None:
-    from ivr.services import services
+    from ivr.core.services import services
 
     phone.call(Script(["2", "1", "3", "4", "1", "REC", "1"], [speech_wav]))
     db_url = services(app).config.database_url

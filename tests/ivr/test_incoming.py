@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from ivr import calls
-from ivr.flow import CallState
-from ivr.models import Call, Caller, Message, Recording
-from ivr.services import services
+from ivr.core.models import Call, Caller, Message, Recording
+from ivr.core.services import services
+from ivr.voice import calls
+from ivr.voice.flow import CallState
 
 from .test_webhook_security import signed_post
 

@@ -7,9 +7,9 @@ import json
 from flask import Flask
 from sqlalchemy import select
 
-from ivr.emulator import Phone, Script
-from ivr.models import Call, Caller, Message, Recording
-from ivr.services import services
+from ivr.core.models import Call, Caller, Message, Recording
+from ivr.core.services import services
+from ivr.voice.emulator import Phone, Script
 
 
 def texts(app: Flask, lang: str, *ids: str) -> list[str]:
@@ -108,7 +108,7 @@ def test_wrong_keys_end_in_polite_goodbye_not_dead_air(app: Flask, phone: Phone)
 
 def test_operator_transfer_after_too_many_tries(tmp_path, sqlite_url: str, media) -> None:  # type: ignore[no-untyped-def]
     from ivr import create_app
-    from ivr.emulator import FlaskTransport
+    from ivr.voice.emulator import FlaskTransport
     from tests.conftest import AUTH_TOKEN, BASE_URL, make_config
 
     app = create_app(make_config(tmp_path, sqlite_url, operator_number="+6793312345"))
@@ -137,7 +137,7 @@ def test_hangup_after_recording_still_keeps_the_message(app: Flask, phone: Phone
         call = s.scalars(select(Call)).one()
         call_sid = call.call_sid
     phone_log_post = phone.post
-    from ivr.emulator import CallLog
+    from ivr.voice.emulator import CallLog
 
     ended = {"CallStatus": "completed", "CallDuration": "30"}
     phone_log_post(CallLog(call_sid), f"{phone.base_url}/voice/status", ended)

@@ -6,8 +6,8 @@ import threading
 import time
 from pathlib import Path
 
-from ivr.live_calls import LiveCalls, live_calls
-from ivr.queue import InlineQueue
+from ivr.core.live_calls import LiveCalls, live_calls
+from ivr.core.queue import InlineQueue
 
 from ..conftest import make_config
 
@@ -85,7 +85,7 @@ def test_every_voice_webhook_is_counted_out_again_even_when_refused(app) -> None
 
 
 def test_a_background_job_waits_again_at_each_outermost_database_session(sqlite_url: str) -> None:
-    from ivr.db import database_for
+    from ivr.core.db import database_for
 
     db, calls = database_for(sqlite_url), live_calls
     db.upgrade()

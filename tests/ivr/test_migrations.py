@@ -6,8 +6,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from ivr.db import alembic_config, database_for
-from ivr.models import Base
+from ivr.core.db import alembic_config, database_for
+from ivr.core.models import Base
 
 
 def test_migrations_match_models(database_url: str) -> None:

@@ -11,11 +11,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, select
 
-from ivr import flow, state_token
-from ivr.emulator import Exchange, Phone, Script
-from ivr.flow import CallState
-from ivr.models import Call
-from ivr.services import services
+from ivr.core.models import Call
+from ivr.core.services import services
+from ivr.voice import flow, state_token
+from ivr.voice.emulator import Exchange, Phone, Script
+from ivr.voice.flow import CallState
 
 from .test_webhook_security import signed_post
 

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from ivr.models import Call, Caller, Message, Recording
-from ivr.services import services
+from ivr.core.models import Call, Caller, Message, Recording
+from ivr.core.services import services
 from tests.conftest import AUTH_TOKEN, BASE_URL
 
 
@@ -29,7 +29,7 @@ def test_twilio_documented_signature_vector() -> None:
     """Twilio's security documentation: token 12345, this URL and form, this signature."""
     from flask import Flask as Bare
 
-    from ivr.signature import is_signed
+    from ivr.voice.signature import is_signed
 
     params = {"CallSid": "CA1234567890ABCDE", "Caller": "+14158675310", "Digits": "1234", "From": "+14158675310",
               "To": "+18005551212"}

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from ivr.db import database_for
-from ivr.models import Caller
-from ivr.writer_lock import connection_class, lock_path
+from ivr.core.db import database_for
+from ivr.core.models import Caller
+from ivr.core.writer_lock import connection_class, lock_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,7 +61,7 @@ def test_writers_in_two_processes_and_many_threads_lose_nothing(sqlite_url: str,
     script.write_text(
         "import sys, threading\n"
         "from sqlalchemy import text\n"
-        "from ivr.db import database_for\n"
+        "from ivr.core.db import database_for\n"
         "db = database_for(sys.argv[1])\n"
         "def bump():\n"
         "    for _ in range(40):\n"

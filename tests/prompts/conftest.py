@@ -21,7 +21,7 @@ import soxr
 from flask import Flask
 
 from ivr import create_app
-from ivr.config import Config
+from ivr.core.config import Config
 from menus import load_menus
 from speech.espeak_voice import EspeakVoice
 from speech.telephone_audio import check_playable

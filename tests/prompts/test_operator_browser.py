@@ -11,7 +11,7 @@ from flask import Flask
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from ivr.services import services
+from ivr.core.services import services
 from tests.prompts.conftest import OPERATOR_TOKEN, speech_files
 
 CHROMIUM = "/usr/bin/chromium"

@@ -14,9 +14,9 @@ import soundfile
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ivr.prompt_audio import HUMAN
-from ivr.prompt_reviews import review_of
-from ivr.services import services
+from ivr.core.prompt_audio import HUMAN
+from ivr.core.services import services
+from ivr.operator.reviews import review_of
 from speech.telephone_audio import check_playable
 from tests.prompts.conftest import OPERATOR_TOKEN, speech_files
 

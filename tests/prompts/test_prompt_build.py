@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
 
-from ivr.cli import main
-from ivr.config import SETTINGS
-from ivr.prompt_audio import PromptLibrary
-from ivr.prompts import Play
-from ivr.services import services
+from ivr.commands.cli import main
+from ivr.core.config import SETTINGS
+from ivr.core.prompt_audio import PromptLibrary
+from ivr.core.prompts import Play
+from ivr.core.services import services
 from menus import load_menus
 from tests.prompts.conftest import assert_playable_file
 from tests.tts.conftest import FakeGoogleTTS

@@ -9,11 +9,11 @@ from pathlib import Path
 from click.testing import CliRunner
 from flask import Flask
 
-from ivr.cli import main
-from ivr.emulator import FlaskTransport, Phone, Script
-from ivr.media_host import MediaHost
-from ivr.prompt_audio import PromptLibrary
-from ivr.services import services
+from ivr.commands.cli import main
+from ivr.core.prompt_audio import PromptLibrary
+from ivr.core.services import services
+from ivr.voice.emulator import FlaskTransport, Phone, Script
+from ivr.voice.media_host import MediaHost
 from menus import load_menus
 from speech.espeak_voice import EspeakVoice
 from speech.tts import PromptText, render_many

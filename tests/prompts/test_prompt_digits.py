@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
-from ivr.flow import Hangup, Number, Step
-from ivr.services import services
-from ivr.twiml import render
+from ivr.core.services import services
+from ivr.voice.flow import Hangup, Number, Step
+from ivr.voice.twiml import render
 from tests.prompts.conftest import record_humans, telephone_wav_problems
 
 REFERENCE = "40719"

@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 from flask import Flask
 from sqlalchemy import select
 
-from ivr.emulator import FlaskTransport, Phone, Script
-from ivr.media_host import MediaHost
-from ivr.models import Message
-from ivr.services import services
+from ivr.core.models import Message
+from ivr.core.services import services
+from ivr.voice.emulator import FlaskTransport, Phone, Script
+from ivr.voice.media_host import MediaHost
 from tests.conftest import AUTH_TOKEN, BASE_URL
 from tests.prompts.conftest import telephone_wav_problems
 

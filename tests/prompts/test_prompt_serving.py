@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
-from ivr.prompts import Play
-from ivr.services import services
+from ivr.core.prompts import Play
+from ivr.core.services import services
 from tests.prompts.conftest import telephone_wav_problems
 
 

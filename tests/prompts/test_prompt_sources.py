@@ -12,12 +12,12 @@ from typing import Any
 
 from flask import Flask
 
-from ivr import runtime
-from ivr.config import Config
-from ivr.prompt_audio import HUMAN, SYNTHESISED, PromptLibrary
-from ivr.prompts import RENDER_JOB, Play, PromptSource, Say
-from ivr.queue import InlineQueue
-from ivr.services import services
+from ivr.core import runtime
+from ivr.core.config import Config
+from ivr.core.prompt_audio import HUMAN, SYNTHESISED, PromptLibrary
+from ivr.core.prompts import RENDER_JOB, Play, PromptSource, Say
+from ivr.core.queue import InlineQueue
+from ivr.core.services import services
 from menus import load_menus
 from tests.conftest import BASE_URL
 from tests.prompts.conftest import record_humans, speech_files

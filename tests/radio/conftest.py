@@ -14,9 +14,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from ivr import create_app
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.models import Answer, Message, Recording, Transcript
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.models import Answer, Message, Recording, Transcript
 from ivr.radio.period import Period
 from ivr.radio.station import Station
 from recordings.store import LocalStore

@@ -14,9 +14,9 @@ import soundfile
 import soxr
 from sqlalchemy.orm import Session
 
-from ivr.config import Config
-from ivr.models import Message, utcnow
-from ivr.models.radio import RadioBulletin
+from ivr.core.config import Config
+from ivr.core.models import Message, utcnow
+from ivr.core.models.radio import RadioBulletin
 from ivr.radio.bulletin import (
     FAILED,
     READY,

@@ -7,14 +7,14 @@ from datetime import timedelta
 import feedparser
 from flask import Flask
 
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.emulator import FlaskTransport, Phone, Script
-from ivr.media_host import MediaHost
-from ivr.models import utcnow
-from ivr.models.radio import RadioBulletin
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.models import utcnow
+from ivr.core.models.radio import RadioBulletin
+from ivr.core.services import services
 from ivr.radio.moderation import approve
-from ivr.services import services
+from ivr.voice.emulator import FlaskTransport, Phone, Script
+from ivr.voice.media_host import MediaHost
 from tests.accounts_helpers import csrf_from
 from tests.conftest import AUTH_TOKEN, BASE_URL, finish_jobs
 

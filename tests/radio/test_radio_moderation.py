@@ -9,11 +9,11 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.models import utcnow
-from ivr.models.accounts import AuditEvent
-from ivr.models.radio import RadioClip
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.models import utcnow
+from ivr.core.models.accounts import AuditEvent
+from ivr.core.models.radio import RadioClip
 from ivr.radio.moderation import ModerationRefused, approve, moderation_queue, reject
 from tests.accounts_helpers import csrf_from
 

@@ -11,15 +11,15 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
-from ivr.cli import main
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.models import utcnow
-from ivr.models.radio import RadioBulletin, RadioSummary, RedactedTranscript
+from ivr.commands.cli import main
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.models import utcnow
+from ivr.core.models.radio import RadioBulletin, RadioSummary, RedactedTranscript
+from ivr.core.services import services
 from ivr.radio.moderation import approve
 from ivr.radio.period import last_complete_week
 from ivr.radio.schedule import enqueue_due_summaries, enqueue_redaction
-from ivr.services import services
 from tests.conftest import finish_jobs
 
 from .conftest import add_message, host_client

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
-from ivr.cli import main
-from ivr.models import utcnow
-from ivr.models.radio import RadioClip, RadioPoll, RadioPollVote
+from ivr.commands.cli import main
+from ivr.core.models import utcnow
+from ivr.core.models.radio import RadioClip, RadioPoll, RadioPollVote
 from ivr.radio.phrases import load_radio_languages
 from ivr.radio.script import write_script
 from ivr.radio.station import Station

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.models.radio import RadioClip, RadioSummary, RedactedTranscript
+from ivr.core.models.radio import RadioClip, RadioSummary, RedactedTranscript
 from ivr.radio.period import Period, last_complete_week, parse_since, week_of
 from ivr.radio.station import Station, UnknownChoice
 from ivr.radio.summary import Summary, store_summary

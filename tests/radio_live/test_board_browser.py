@@ -14,11 +14,11 @@ from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from ivr import create_app
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.models import Transcript, utcnow
-from ivr.polls import check_poll, create_poll, record_vote
-from ivr.services import services
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.models import Transcript, utcnow
+from ivr.core.services import services
+from ivr.radio.polls import check_poll, create_poll, record_vote
 from tests.accountability.dataset import add_message
 from tests.accounts_helpers import PASSWORD, add_user
 from tests.conftest import finish_jobs, make_config

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.models import Transcript, utcnow
-from ivr.radio_board import events, parse_last_id
-from ivr.services import services
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.models import Transcript, utcnow
+from ivr.core.services import services
+from ivr.radio.board import events, parse_last_id
 from tests.accountability.dataset import add_message
 from tests.accounts_helpers import add_user, login
 from tests.conftest import make_config
@@ -78,7 +78,7 @@ def test_stream_sends_messages_after_last_event_id_and_nothing_personal(app: Fla
     assert "Litia" not in body and "9 2 3 4" not in body  # redacted
     assert "[" in item["transcript"]  # redaction marks what it took out
     with services(app).db.session() as session:
-        from ivr.models import Message
+        from ivr.core.models import Message
         for mid in ids:
             assert session.get(Message, mid).reference not in body  # type: ignore[union-attr]
 
@@ -162,5 +162,5 @@ def test_board_page_escapes_caller_text_and_hides_references(app: Flask, config:
     assert "<script>alert(1)" not in page
     assert f'id="message-{ids[0]}"' in page
     with services(app).db.session() as session:
-        from ivr.models import Message
+        from ivr.core.models import Message
         assert session.get(Message, ids[0]).reference not in page  # type: ignore[union-attr]

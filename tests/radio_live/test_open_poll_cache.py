@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr import polls
-from ivr.db import database_for
-from ivr.models.radio import RadioPoll
+from ivr.core.db import database_for
+from ivr.core.models.radio import RadioPoll
+from ivr.radio import polls
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from ivr.emulator import FlaskTransport, Heard, Phone, Script
-from ivr.media_host import MediaHost
-from ivr.models.radio import RadioPollVote
-from ivr.polls import PollRefused, check_poll, close_poll, create_poll, poll_results
-from ivr.services import services
+from ivr.core.models.radio import RadioPollVote
+from ivr.core.services import services
+from ivr.radio.polls import PollRefused, check_poll, close_poll, create_poll, poll_results
+from ivr.voice.emulator import FlaskTransport, Heard, Phone, Script
+from ivr.voice.media_host import MediaHost
 from tests.conftest import AUTH_TOKEN, BASE_URL
 
 SPOKEN = {"en": "Should the market open on Sundays? For yes press 1, for no press 2.",

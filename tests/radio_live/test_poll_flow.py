@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.flow import CallState, Context, Keys, OpenPoll, Prompt, Text, next_step
+from ivr.voice.flow import CallState, Context, Keys, OpenPoll, Prompt, Text, next_step
 from menus import Menus, load_menus
 
 ROOT = Path(__file__).resolve().parents[2]

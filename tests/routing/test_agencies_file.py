@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ivr.cli import main
+from ivr.commands.cli import main
 from menus import MenuError, load_menus
 from menus.agencies import load_agencies, load_routing
 

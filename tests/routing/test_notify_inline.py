@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ivr import create_app, pipeline
-from ivr.config import Config
-from ivr.emulator import FlaskTransport, Phone, Script
-from ivr.media_host import MediaHost
-from ivr.models import Message, Notification
-from ivr.queue import InlineQueue
-from ivr.services import services
+from ivr import create_app
+from ivr.core import pipeline
+from ivr.core.config import Config
+from ivr.core.models import Message, Notification
+from ivr.core.queue import InlineQueue
+from ivr.core.services import services
+from ivr.voice.emulator import FlaskTransport, Phone, Script
+from ivr.voice.media_host import MediaHost
 from tests.conftest import AUDIO_DIR, AUTH_TOKEN, BASE_URL, finish_jobs, make_config
 from tests.routing.conftest import AgencySystem, SmtpServer, write_agencies, write_rules
 from worker.notify import notification_queue

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ivr import pipeline
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.models import Message, Notification
-from ivr.runtime import set_config
+from ivr.core import pipeline
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.models import Message, Notification
+from ivr.core.runtime import set_config
 from tests.conftest import empty_tables, make_config
 from tests.routing.conftest import AgencySystem, SmtpServer, write_agencies, write_rules
 from tests.routing.test_route_job import add_message

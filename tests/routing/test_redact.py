@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivr.redact import redact
+from ivr.core.redact import redact
 
 LONG_DIGIT_RUN = re.compile(r"\d{6,}")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.routing import Decision, MessageFacts, route
+from ivr.core.routing import Decision, MessageFacts, route
 from menus import Menus, load_menus
 from menus.agencies import Routing, load_routing
 from menus.rules import words

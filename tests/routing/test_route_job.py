@@ -12,13 +12,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from ivr import pipeline
-from ivr.cli import main
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.models import Message, Notification, Transcript
-from ivr.queue import InlineQueue, make_queue
-from ivr.runtime import set_config
+from ivr.commands.cli import main
+from ivr.core import pipeline
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.models import Message, Notification, Transcript
+from ivr.core.queue import InlineQueue, make_queue
+from ivr.core.runtime import set_config
 from tests.conftest import make_config
 from tests.routing.conftest import KEY_ENV, SECRET_ENV, AgencySystem, SmtpServer, write_agencies, write_rules
 from worker.jobs import recover

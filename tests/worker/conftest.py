@@ -17,7 +17,7 @@ from typing import BinaryIO
 import pytest
 import redis
 
-from ivr.config import SETTINGS, Config
+from ivr.core.config import SETTINGS, Config
 
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 

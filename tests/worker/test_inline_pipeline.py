@@ -9,13 +9,13 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
-from ivr import pipeline
-from ivr.cli import main
-from ivr.emulator import Phone, Script
-from ivr.media_host import Fault
-from ivr.models import Message
-from ivr.queue import InlineQueue
-from ivr.services import services
+from ivr.commands.cli import main
+from ivr.core import pipeline
+from ivr.core.models import Message
+from ivr.core.queue import InlineQueue
+from ivr.core.services import services
+from ivr.voice.emulator import Phone, Script
+from ivr.voice.media_host import Fault
 from speech.registry import engine_for
 from speech.wer import word_error_rate
 from tests.conftest import AUDIO_DIR

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ivr import create_app, pipeline
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.errors import ConfigError
-from ivr.media_host import MediaHost
-from ivr.models import Message, Recording, utcnow
-from ivr.sweeper import start_sweeper
+from ivr import create_app
+from ivr.core import pipeline
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.errors import ConfigError
+from ivr.core.models import Message, Recording, utcnow
+from ivr.core.sweeper import start_sweeper
+from ivr.voice.media_host import MediaHost
 from tests.conftest import finish_jobs, make_config
 
 

@@ -11,13 +11,14 @@ import redis
 from rq.job import Job
 from sqlalchemy import func, select
 
-from ivr import create_app, pipeline
-from ivr.config import Config
-from ivr.db import database_for
-from ivr.emulator import FlaskTransport, Phone, Script
-from ivr.media_host import MediaHost
-from ivr.models import Message, Recording, Transcript
-from ivr.runtime import set_config
+from ivr import create_app
+from ivr.core import pipeline
+from ivr.core.config import Config
+from ivr.core.db import database_for
+from ivr.core.models import Message, Recording, Transcript
+from ivr.core.runtime import set_config
+from ivr.voice.emulator import FlaskTransport, Phone, Script
+from ivr.voice.media_host import MediaHost
 from tests.conftest import AUDIO_DIR, AUTH_TOKEN, BASE_URL, make_config
 from tests.worker.conftest import RedisServer, Workers
 from worker.jobs import recover

@@ -1,0 +1,69 @@
+"""What every dashboard page shares: security headers, a per-request script nonce, labels.
+
+The pages carry no JavaScript except the small recorder on a message page, allowed by a nonce
+that changes with every response; nothing else can run even if some text escaped escaping.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from flask import Response, current_app, g, url_for
+
+from ivr.core.models.accounts import User
+
+STATUS_LABELS = {"received": "new", "in_progress": "in progress", "answered": "answered", "closed": "closed"}
+
+
+def csp_nonce() -> str:
+    """Return this response's script nonce (templates put it on their one inline script)."""
+    nonce = g.get("hotline_csp_nonce")
+    if not nonce:
+        nonce = g.hotline_csp_nonce = secrets.token_urlsafe(16)
+    return str(nonce)
+
+
+def secure_page(resp: Response) -> Response:
+    """Forbid framing, sniffing, caching and any script but our nonce'd one on dashboard pages."""
+    if "Content-Security-Policy" not in resp.headers:
+        # Scripts: only the inline one carrying this response's nonce. Media: our routes and recorded blobs.
+        # connect-src 'self': the recorder posts the recording to us only.
+        resp.headers["Content-Security-Policy"] = (
+            f"default-src 'none'; script-src 'nonce-{csp_nonce()}'; style-src 'unsafe-inline'; "
+            "img-src 'self'; media-src 'self' blob:; connect-src 'self'; form-action 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'")
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "no-referrer"  # message ids in URLs stay on this site
+    resp.cache_control.no_store = True  # a shared office computer's cache keeps no caller's message
+    resp.cache_control.private = True
+    return resp
+
+
+@dataclass(frozen=True)
+class NavLink:
+    url: str
+    label: str
+
+
+# (endpoint, label, roles): shown when the app has the endpoint and the user holds a role (admin: all).
+# Pages of the radio, board and accountability work appear as soon as their blueprints register.
+NAV = (("dashboard.inbox", "Inbox", ("official",)),
+       ("radio.index", "Radio", ("radio",)),
+       ("board.index", "Live board", ("radio",)),
+       ("polls.index", "Polls", ("radio",)),
+       ("accountability.admin_page", "Accountability", ("admin",)),
+       ("dashboard.audit", "Audit log", ("admin",)),
+       ("operator.languages", "Prompts", ("admin",)))
+
+
+def nav_links(user: User) -> list[NavLink]:
+    """Return the navigation links for a user's role, leaving out pages this app does not have."""
+    return [NavLink(url_for(endpoint), label) for endpoint, label, roles in NAV
+            if endpoint in current_app.view_functions and (user.role == "admin" or user.role in roles)]
+
+
+def template_helpers() -> dict[str, object]:
+    """Give templates the nonce, the status labels and the navigation."""
+    return {"csp_nonce": csp_nonce, "status_labels": STATUS_LABELS, "nav_links": nav_links}

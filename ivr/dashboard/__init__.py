@@ -1,0 +1,1 @@
+"""Officials and admins: login, inbox, message page, answers, notes, audit and accountability pages."""

@@ -1,0 +1,1 @@
+"""What anyone may see: the accountability page and open data, aggregated, small groups hidden."""

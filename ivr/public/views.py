@@ -1,0 +1,97 @@
+"""The public accountability page and its open-data exports: no login, aggregates only.
+
+GET /public/ (HTML), /public/data.csv and /public/data.json show the same PublicFigures
+(ivr/public/open_data.py): per agency, place and topic, with every group under 5 messages hidden. Nothing
+here reads a message's text, reference, caller or recording: the queries only count.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+
+from ivr.core.services import services
+from ivr.public.open_data import HIDDEN, THRESHOLD, PublicFigures, public_figures
+from menus.agencies import load_agencies
+
+bp = Blueprint("public", __name__, url_prefix="/public")
+
+MAX_DAYS = 3650
+PERIODS = (30, 90, 365)
+CACHE_SECONDS = 300
+MEMO_SECONDS = 60.0
+_cache_lock = threading.Lock()
+# The public page runs no script and embeds nothing: it cannot leak anything to a third party.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+
+def parse_days(raw: str | None) -> int | None:
+    """Read ?days=N (1..3650; absent or "all" = all time) or stop with a 400 that says what was wrong."""
+    if raw is None or raw in ("", "all"):
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
+        abort(400, description=f"days must be a whole number from 1 to {MAX_DAYS}, or 'all' (got {raw[:20]!r})")
+    return int(raw)
+
+
+def figures_for_request() -> tuple[PublicFigures, int | None]:
+    """Return the figures for ?days=, computed at most once a minute per period and process.
+
+    Over a million messages they take seconds of database time (benchmarks/accountability.py), and
+    the public page is the one page anyone may ask for as often as they like.
+    """
+    svc = services()
+    days = parse_days(request.args.get("days"))
+    cache: dict[int | None, tuple[float, PublicFigures]] = current_app.extensions.setdefault("public_figures", {})
+    with _cache_lock:
+        hit = cache.get(days)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1], days
+    agencies = load_agencies(svc.config.agencies_path, svc.menus)
+    with svc.db.session() as session:
+        figures = public_figures(session, agencies, svc.menus, days=days, due_days=svc.config.answer_due_days)
+    with _cache_lock:
+        cache[days] = (time.monotonic() + MEMO_SECONDS, figures)
+    return figures, days
+
+
+def cached(response: Response) -> Response:
+    """Let browsers and proxies keep the figures for a few minutes, and answer 304 when unchanged."""
+    response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.add_etag()
+    response.make_conditional(request)  # turns this response into a 304 when the ETag matches
+    return response
+
+
+@bp.get("/")
+def page() -> Response:
+    """Show how many issues were raised, where, and how fast each agency answered."""
+    figures, days = figures_for_request()
+    html = render_template("public/accountability.html", figures=figures, days=days, periods=PERIODS,
+                           hidden=HIDDEN, threshold=THRESHOLD)
+    return cached(Response(html, mimetype="text/html"))
+
+
+@bp.get("/data.csv")
+def data_csv() -> Response:
+    """Export the page's figures as CSV (one header row; suppressed numbers left empty)."""
+    figures, _ = figures_for_request()
+    response = Response(figures.as_csv(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="talanoa-accountability.csv"'
+    # Open data: anyone's page or notebook may fetch it.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return cached(response)
+
+
+@bp.get("/data.json")
+def data_json() -> Response:
+    """Export the page's figures as JSON (suppressed numbers null, with suppressed: true)."""
+    figures, _ = figures_for_request()
+    response = Response(json.dumps(figures.as_json(), ensure_ascii=False, indent=1), mimetype="application/json")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return cached(response)

@@ -1,0 +1,90 @@
+"""The radio host's poll pages, and the poll question audio Twilio plays to callers.
+
+Thin views: the checks and the rules live in ivr/radio/polls.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+
+from ivr.core.audit import record_audit
+from ivr.core.auth import current_user, login_required
+from ivr.core.models.radio import RadioPoll
+from ivr.core.pages import secure_page
+from ivr.core.services import services
+from ivr.radio.polls import MAX_OPTIONS, PollRefused, check_poll, close_poll, create_poll, poll_results, question_audio
+
+bp = Blueprint("polls", __name__, url_prefix="/radio/polls")
+bp.after_request(secure_page)
+audio_bp = Blueprint("poll_audio", __name__, url_prefix="/polls")
+
+LANG = re.compile(r"^[a-z]{2,3}$")
+
+
+def _page(error: str = "", status: int = 200) -> tuple[str, int]:
+    svc = services()
+    with svc.db.session() as session:
+        polls = list(session.query(RadioPoll).order_by(RadioPoll.id.desc()).limit(20))
+        rows = [(p, poll_results(session, p.id)) for p in polls]
+    return render_template("radio/polls.html", rows=rows, languages=svc.menus.languages, max_options=MAX_OPTIONS,
+                           error=error, form=request.form if error else {}), status
+
+
+@bp.get("/")
+@login_required("radio")
+def index() -> tuple[str, int]:
+    """List recent polls with their results, and the form to open a new one."""
+    return _page()
+
+
+@bp.post("/")
+@login_required("radio")
+def create() -> Response | tuple[str, int]:
+    """Open a poll from the form; refuse bad input with a 400 that says what was wrong."""
+    svc = services()
+    spoken = {code: request.form.get(f"spoken_{code}", "") for code in svc.menus.languages}
+    options = [request.form.get(f"option_{i}", "") for i in range(1, 20)]
+    try:
+        draft = check_poll(request.form.get("question", ""), options, spoken, tuple(svc.menus.languages))
+        with svc.db.session() as session:
+            user = current_user()
+            poll = create_poll(session, draft, user_id=user.id if user else None, data_dir=svc.config.data_dir)
+            record_audit(session, user.id if user else None, "poll_open", "radio_poll", poll.id)
+            poll_id = poll.id
+    except PollRefused as exc:
+        return _page(f"Poll not opened: {exc}.", 400)
+    flash(f"Poll {poll_id} is open: callers hear it on key 4 of the main menu.")
+    return redirect(url_for("polls.index"))  # type: ignore[return-value]
+
+
+@bp.post("/<int:poll_id>/close")
+@login_required("radio")
+def close(poll_id: int) -> Response | tuple[str, int]:
+    """Close a poll: key 4 disappears from the main menu at once; votes stop."""
+    svc = services()
+    try:
+        with svc.db.session() as session:
+            close_poll(session, poll_id)
+            user = current_user()
+            record_audit(session, user.id if user else None, "poll_close", "radio_poll", poll_id)
+    except PollRefused as exc:
+        return _page(f"{exc}.", 404)
+    flash(f"Poll {poll_id} is closed.")
+    return redirect(url_for("polls.index"))  # type: ignore[return-value]
+
+
+@audio_bp.get("/<int:poll_id>/<lang>.wav")
+def question(poll_id: int, lang: str) -> Response:
+    """Serve a poll's spoken question to Twilio's <Play> (a broadcast question: nothing personal)."""
+    if not LANG.match(lang):
+        abort(404)
+    svc = services()
+    with svc.db.session() as session:
+        poll = session.get(RadioPoll, poll_id)
+        path = question_audio(svc.config.data_dir, poll, lang) if poll is not None else None
+    if path is None:
+        abort(404, description="no such poll question audio")
+    response = send_file(path, mimetype="audio/wav", conditional=True, max_age=3600)
+    return response
