@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from .audio import AudioSource, Pcm, read_pcm16
+from .doubts import transcript_doubts
 from .errors import NoEngineForLanguage
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})*$")
@@ -40,6 +41,8 @@ class Transcript:
     language: str
     duration: float
     seconds: float
+    # Why to check it by ear whatever its confidence, e.g. words in another script than the language's.
+    doubts: tuple[str, ...] = ()
 
     @property
     def mean_confidence(self) -> float | None:
@@ -99,6 +102,8 @@ class Engine(ABC):
     model: str
     languages: frozenset[str]
     sample_rate: int
+    # Found when the model was loaded and repeated on each of its transcripts (speech/language_check.py).
+    doubts: tuple[str, ...] = ()
 
     def speaks(self, language: str) -> bool:
         """Tell whether this engine transcribes the language (a region is allowed: "en-gb")."""
@@ -124,6 +129,7 @@ class Engine(ABC):
             language=tag,
             duration=round(pcm.duration, 3),
             seconds=round(time.perf_counter() - started, 3),
+            doubts=self.doubts + transcript_doubts((w.word for w in words), tag),
         )
 
     @abstractmethod

@@ -6,6 +6,7 @@ SpeechError
  ├── ModelError               a Vosk model folder is unusable
  │    ├── ModelNotFound       the folder does not exist
  │    └── BrokenModel         files are missing, or the engine refused to load them
+ ├── BadGrammar               a grammar phrase is empty or has words the model cannot output
  └── ModelInstallError        `install_model` failed; nothing was left half-installed
       ├── DownloadError       HTTP error, connection lost, or the archive came short
       ├── ChecksumMismatch    the archive's digest is not the published or given one
@@ -61,6 +62,15 @@ class BrokenModel(ModelError):
         super().__init__(f"broken model at {path}: {'; '.join(problems)}")
         self.path = path
         self.problems = tuple(problems)
+
+
+class BadGrammar(SpeechError):
+    """A grammar for restricted recognition is empty, or uses words the model does not know."""
+
+    def __init__(self, model: str, problem: str) -> None:
+        super().__init__(f"grammar for {model}: {problem}")
+        self.model = model
+        self.problem = problem
 
 
 class ModelInstallError(SpeechError):

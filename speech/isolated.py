@@ -65,6 +65,7 @@ class IsolatedEngine(Engine):
         self.model = str(hello["model"])
         self.languages = frozenset(hello["languages"])
         self.sample_rate = int(hello["sample_rate"])
+        self.doubts = tuple(str(d) for d in hello.get("doubts", ()))
         self.pid = int(hello["pid"])
 
     def _start(self) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from .errors import (
     ModelNotFound,
     UnsafeArchive,
 )
+from .language_check import check_language
 
 DEFAULT_BASE_URL = "https://alphacephei.com/vosk/models/"
 MODEL_LIST = "model-list.json"  # alphacephei's published list: name, lang, url, md5, size per model
@@ -347,15 +348,21 @@ def install_model(
     md5: str | None = None,
     progress: bool = True,
     timeout: float = 30.0,
+    language: str | None = None,
 ) -> Installed:
     """Download a Vosk model zip, verify it, and unpack it into `dest_dir` atomically.
 
     The checksum is the given sha256 (or md5), else the md5 published in the site's model list;
     with neither, nothing is installed. The archive is unpacked into a hidden folder beside the
     destination, checked like any model folder, and only then renamed into place, so a failure at
-    any step leaves `dest_dir` as it was.
+    any step leaves `dest_dir` as it was. `language` writes a `language` file into the model folder;
+    a model whose words are in another script than its language's is refused (WrongLanguageModel).
     """
     url, name = model_url(name_or_url, base_url)
+    if language is not None:
+        language = normalise_language(language)
+        if not is_language_code(language):
+            raise ModelInstallError(f"not a language code: {language!r}")
     dest_dir.mkdir(parents=True, exist_ok=True)
     if (dest_dir / name).exists():
         raise ModelInstallError(f"{dest_dir / name} already exists: remove it first to reinstall")
@@ -385,7 +392,9 @@ def install_model(
             raise UnsafeArchive(f"refusing {archive.name}: odd folder name {final_name!r}")
         staged = work / final_name
         os.replace(root, staged)
-        validate_model(staged)  # named as it will be, so the language is read the same way
+        if language is not None:
+            (staged / LANGUAGE_FILE).write_text(language + "\n", encoding="utf-8")
+        check_language(validate_model(staged))  # named as it will be, so the language is read the same way
         target = dest_dir / final_name
         if target.exists():
             raise ModelInstallError(f"{target} already exists: remove it first to reinstall")

