@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .engine import is_language_code, normalise_language
-from .errors import ChecksumMismatch, ModelInstallError, UnsafeArchive
+from .errors import BrokenModel, ChecksumMismatch, ModelInstallError, UnsafeArchive
 from .language_check import check_language
 from .models import _MAX_UNPACKED, _SAFE_NAME, LANGUAGE_FILE, ModelInfo, _model_root, _unpack, validate_model
 
@@ -241,7 +241,10 @@ def install_local(
             (root / LANGUAGE_FILE).write_text(code + "\n", encoding="utf-8")
         staged = work / own_name
         os.replace(root, staged)
-        check_language(validate_model(staged))  # named as it will be, so the language is read the same way
+        try:
+            check_language(validate_model(staged))  # named as it will be, so the language is read the same way
+        except BrokenModel as exc:
+            raise BrokenModel(Path(source), exc.problems) from exc  # name what the operator gave, not our staging
         target = dest_dir / own_name
         if target.exists():
             raise ModelInstallError(f"{target} already exists: remove it first to reinstall")
