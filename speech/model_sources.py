@@ -242,7 +242,8 @@ def install_local(
         staged = work / own_name
         os.replace(root, staged)
         try:
-            check_language(validate_model(staged))  # named as it will be, so the language is read the same way
+            info = validate_model(staged)  # named as it will be, so the language is read the same way
+            check_language(info.path, info.language)
         except BrokenModel as exc:
             raise BrokenModel(Path(source), exc.problems) from exc  # name what the operator gave, not our staging
         target = dest_dir / own_name

@@ -394,7 +394,8 @@ def install_model(
         os.replace(root, staged)
         if language is not None:
             (staged / LANGUAGE_FILE).write_text(language + "\n", encoding="utf-8")
-        check_language(validate_model(staged))  # named as it will be, so the language is read the same way
+        info = validate_model(staged)  # named as it will be, so the language is read the same way
+        check_language(info.path, info.language)
         target = dest_dir / final_name
         if target.exists():
             raise ModelInstallError(f"{target} already exists: remove it first to reinstall")

@@ -61,7 +61,7 @@ class VoskEngine(Engine):
         self.languages = frozenset({info.language})
         self.sample_rate = info.sample_rate
         try:
-            check_language(info)
+            check_language(info.path, info.language)
         except WrongLanguageModel as exc:
             # Copied in by hand past `hotline models install`: transcribe, but flag every transcript.
             self.doubts = (f"wrong-language model: {exc}",)
