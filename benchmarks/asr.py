@@ -503,6 +503,7 @@ def vosk_beside_pocketsphinx(quick: bool, worker_counts: list[int], repeat: int,
               "worker_startup": vosk["probe"]["seconds"] / pocketsphinx["probe"]["seconds"]}
     for ours, theirs in zip(vosk["pipeline"], pocketsphinx["pipeline"], strict=True):
         ratios[f"pipeline_rtf_{ours['workers']}w"] = ours["rtf"] / theirs["rtf"]
+        ratios[f"start_to_first_job_{ours['workers']}w"] = max(ours["startup_seconds"]) / max(theirs["startup_seconds"])
     return {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
                         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)]},
             "audio": {"dir": str(AUDIO_DIR), "files": len(clips), "quick": quick}, "repeat": repeat,
@@ -530,6 +531,10 @@ def vosk_table(report: dict[str, Any]) -> str:
                          f"{max(r['startup_seconds']):>7.2f} {rss:>11}")
         lines.append(f"{key + ' empty-queue worker':<30} {'-':>6} {'-':>5} {'-':>7} {'-':>7} {'-':>8} {'-':>7} "
                      f"{probe['seconds']:>7.2f} {probe['peak_rss_mb']:>11.0f}")
+    for key in ("pocketsphinx", "vosk"):
+        for r in report[key]["pipeline"]:
+            parts = ", ".join(f"{name} {share:+.1%}" for name, share in r["overhead_parts"].items())
+            lines.append(f"{key}, {r['workers']} worker(s): overhead = {parts}")
     ratios = ", ".join(f"{k} x{v:.2f}" for k, v in report["ratios_vosk_over_pocketsphinx"].items())
     lines.append(f"Vosk ({report['vosk']['raw']['model']}, language {report['vosk_language']}) over PocketSphinx, "
                  f"same run: {ratios}")
