@@ -25,7 +25,7 @@ from .pocketsphinx_engine import bundled_model_path
 # Wide beams: the default ones prune most words away, leaving no score to compare the winner with.
 BEAMS = {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80}
 NBEST = 300  # n-best paths read per answer; past this the list only repeats words already scored
-TEMPERATURE = 200.0  # score units (log base 1.0001) per e-fold of the softmax
+TEMPERATURE = 1000.0  # score units (log base 1.0001) per e-fold of the softmax: 200-2000 tried, all weak
 # Added to a word's score before comparing: from benchmarks/digits.py --fit on all three speakers.
 WORD_OFFSETS: dict[str, float] = {
     "zero": 0.0, "one": 0.0, "two": 0.0, "three": 0.0, "four": 0.0,
