@@ -84,7 +84,7 @@ def read_files(folder: Path, quick: bool) -> list[tuple[Path, str, str]]:
         if not line.strip():
             continue
         name, word = line.split("\t", 1)
-        digit, speaker, take = name.removesuffix(".wav").split("_")
+        _digit, speaker, take = name.removesuffix(".wav").split("_")
         if speaker in SPEAKERS and (not quick or int(take) < 5):
             out.append((folder / name, speaker, word.strip()))
     return out
@@ -217,7 +217,9 @@ def main() -> int:
     }
     if args.fit:
         level, offsets, threshold = fit(by_level, args.fit_offsets)
-        report["fitted_on_all"] = {"noise": level, "threshold": threshold, "offsets": {w: int(v) for w, v in offsets.items()}}
+        report["fitted_on_all"] = {
+            "noise": level, "threshold": threshold, "offsets": {w: int(v) for w, v in offsets.items()},
+        }
     held = report["ours_held_out"]
     assert isinstance(held, dict)
     met = all(h["correct"] >= TARGET_CORRECT and h["wrong"] < TARGET_WRONG for h in held.values())
@@ -225,7 +227,8 @@ def main() -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0 if met else 1
-    print(f"{len(files)} files, {'quick subset' if args.quick else 'all'}; correct / wrong / no answer, median ms per file")
+    subset = "quick subset" if args.quick else "all"
+    print(f"{len(files)} files, {subset}; correct / wrong / no answer, median ms per file")
     print(f"{'speaker':10} {'baseline':>26} {'ours held out':>22} {'ours in-sample':>26}")
     for speaker in SPEAKERS:
         b, h, o = base[speaker].row(), held[speaker], shipped[speaker].row()
