@@ -27,7 +27,7 @@ from .vosk_engine import VoskEngine
 
 # Below this confidence the answer is "none": chosen by benchmarks/digits.py so that a wrong digit
 # is rarer than 2 % on speakers left out of the choice (a "no answer" is better than a wrong one).
-ANSWER_THRESHOLD = 0.5
+ANSWER_THRESHOLD = 0.68
 # At or above this a menu acts on the answer at once; between the two it asks the caller to confirm.
 SURE_THRESHOLD = 0.9
 
