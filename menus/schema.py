@@ -49,6 +49,10 @@ SYSTEM_PROMPTS = (
     "poll_needs_number",
     "poll_already_voted",
     "poll_closed",
+    "say_the_number",  # spoken choices (issue 18): the invitation after a silence, and the confirmation
+    "you_said",
+    "confirm_choice",
+    "say_yes_now",
     *(f"digit_{d}" for d in range(10)),
 )
 NUMBER_FIELDS = ("$reference",)

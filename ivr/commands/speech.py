@@ -37,13 +37,18 @@ def models_dir() -> Path:
               help="Language spoken in the recordings (a code such as en, fr, hi or fj).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object per file: file, text, engine, words, duration, seconds.")
+@click.option("--digits", is_flag=True,
+              help="Recognise one spoken digit per file, as a menu does; --json prints file, digit, confidence.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def transcribe(language: str, as_json: bool, files: Sequence[Path]) -> None:
+def transcribe(language: str, as_json: bool, digits: bool, files: Sequence[Path]) -> None:
     """Transcribe recordings with the engine the hotline uses for the language."""
     from speech.errors import AudioUnreadable, NoEngineForLanguage, SpeechError
     from speech.registry import engine_for
 
     folder = models_dir()
+    if digits:
+        _recognise_digits(language, as_json, files, folder)
+        return
     try:
         engine = engine_for(language, folder)
     except SpeechError as exc:
@@ -72,6 +77,31 @@ def transcribe(language: str, as_json: bool, files: Sequence[Path]) -> None:
             }, ensure_ascii=False))
         else:
             click.echo(f"{path}: {transcript.text}")
+    if failed:
+        raise click.ClickException(f"could not read {len(failed)} of {len(files)} files: {', '.join(failed)}")
+
+
+def _recognise_digits(language: str, as_json: bool, files: Sequence[Path], folder: Path) -> None:
+    """Print the digit heard in each file (null when none was heard surely enough) with its confidence."""
+    from speech.choice import can_recognise, digit_words, recognise_choice
+    from speech.errors import AudioUnreadable, SpeechError
+
+    if not can_recognise(language, folder):
+        raise click.ClickException(f"no model recognises spoken digits in {language!r} (models folder: {folder})")
+    failed: list[str] = []
+    for path in files:
+        try:
+            choice = recognise_choice(path, digit_words(language), language, folder)
+        except AudioUnreadable as exc:
+            click.echo(f"Error: {exc}", err=True)
+            failed.append(str(path))
+            continue
+        except SpeechError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if as_json:
+            click.echo(json.dumps({"file": str(path), "digit": choice.key, "confidence": choice.confidence}))
+        else:
+            click.echo(f"{path}: {choice.key if choice.key is not None else '-'} ({choice.confidence:.2f})")
     if failed:
         raise click.ClickException(f"could not read {len(failed)} of {len(files)} files: {', '.join(failed)}")
 

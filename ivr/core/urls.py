@@ -19,6 +19,10 @@ class Urls:
     def recorded(self, node: str, state: str = "") -> str:
         return f"{self.base}/voice/recorded?{urlencode({'node': node, **_carried(state)})}"
 
+    def spoken(self, node: str, state: str = "") -> str:
+        """Where a spoken menu choice's <Record> goes (ivr/voice/spoken.py)."""
+        return f"{self.base}/voice/spoken?{urlencode({'node': node, **_carried(state)})}"
+
     def recording_status(self) -> str:
         return f"{self.base}/voice/recording-status"
 

@@ -90,7 +90,11 @@ class Caller(Protocol):
 
 @dataclass
 class Script:
-    """A caller who presses the given keys in order; 'REC' speaks the next recording, None is silence."""
+    """A caller who presses the given keys in order; 'REC' speaks the next recording, None is silence.
+
+    'SAY' answers an invitation to say the number with the next recording (a caller who cannot press keys);
+    at an invitation whose next step is not 'SAY', the caller stays silent.
+    """
 
     steps: list[str | None]
     recordings: list[bytes] = field(default_factory=list)
@@ -111,6 +115,13 @@ class Script:
             return None
         if step != "REC":
             raise CallError(f"the script wanted to press {step!r} but the hotline asked for a recording")
+        return self.recordings.pop(0)
+
+    def speak(self, heard: list[Heard]) -> bytes | None:
+        """Answer an invitation to say a menu choice: the next recording if the next step is "SAY", else silence."""
+        if not self.steps or self.steps[0] != "SAY":
+            return None
+        self.steps.pop(0)
         return self.recordings.pop(0)
 
 
@@ -221,6 +232,13 @@ class Phone:
                         return _action(verb), {"Digits": ""}
                     continue  # Twilio falls through to the next verb on silence
                 return _action(verb), {"Digits": _gathered(verb, keys)}
+            elif verb.tag == "Record" and verb.get("playBeep") == "false":
+                # A spoken menu choice: only a caller who can speak answers (Script: a "SAY" step).
+                speak = getattr(caller, "speak", None)
+                audio = speak(log.heard) if speak is not None else None
+                if audio is None:
+                    continue  # nothing said: Twilio skips the action and goes on
+                return self._recorded(log, verb, audio)
             elif verb.tag == "Record":
                 log.heard.append(Heard("beep"))
                 audio = caller.record(log.heard)

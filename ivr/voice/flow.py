@@ -68,6 +68,13 @@ class Record:
 
 
 @dataclass(frozen=True)
+class Listen:
+    """Record a spoken menu choice: a few seconds, no beep (speech/choice.py recognises it)."""
+
+    node: str
+
+
+@dataclass(frozen=True)
 class Redirect:
     """Continue at a node without waiting for the caller."""
 
@@ -84,7 +91,7 @@ class Transfer:
     """Connect the caller to the operator's number."""
 
 
-Then = Gather | Record | Redirect | Hangup | Transfer
+Then = Gather | Record | Listen | Redirect | Hangup | Transfer
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,7 @@ class CallState:
     reference: str | None = None
     poll_id: int | None = None  # the poll the caller is answering
     poll_vote: int | None = None  # the key they chose: the view stores it (effect "vote_poll")
+    heard: str | None = None  # a key said aloud but not surely heard, waiting for the caller's yes
     finished: bool = False
 
     def to_dict(self) -> dict[str, object]:
@@ -131,6 +139,7 @@ class CallState:
 _STATE_TYPES: dict[str, type] = {
     "node": str, "language": str, "attempts": int, "topic": str, "place": str, "consent": str,
     "recording_sid": str, "recording_url": str, "reference": str, "poll_id": int, "poll_vote": int, "finished": bool,
+    "heard": str,
 }
 
 # ---- what the caller did -----------------------------------------------------------------------
@@ -173,7 +182,23 @@ class Recorded:
     duration: int
 
 
-Event = Start | Keys | Recorded
+@dataclass(frozen=True)
+class Spoken:
+    """A spoken choice recognised at a node: the key it stands for (None: nothing sure), and whether it is sure.
+
+    The view fills `keys` with the facts a key press of that key would carry (a callback's, a bulletin).
+    """
+
+    node: str
+    key: str | None
+    sure: bool = False
+    keys: Keys | None = None
+
+
+Event = Start | Keys | Recorded | Spoken
+
+# Nodes where one key chooses: silence there invites the caller to say the number instead.
+LISTENING_NODES = frozenset({"menu", "choice"})
 
 CONSENT_ACTIONS = {"consent_agency": "agency", "consent_anonymous": "anonymous", "consent_radio": "radio"}
 CALLER_STATUS = {"in_progress": "status_in_progress", "answered": "status_answered", "closed": "status_closed"}
@@ -196,6 +221,7 @@ class Context:
     operator: bool = False
     callbacks: bool = False  # outbound calls are set up: main menu key 8 offers a callback
     poll: OpenPoll | None = None  # the keypad poll open right now, if any (ivr/radio/polls.py)
+    listens: frozenset[str] = frozenset()  # languages whose spoken choices a model recognises (speech/choice.py)
 
 
 @dataclass(frozen=True)
@@ -230,6 +256,13 @@ def next_step(menus: Menus, state: CallState, event: Event, ctx: Context) -> Out
     node = flow.node(state.node)
     if isinstance(event, Recorded):
         return _recorded(flow, node, state, event, ctx)
+    if isinstance(event, Spoken):
+        return _spoken(menus, node, state, event, ctx)
+    if state.heard is not None:
+        return _confirmed(menus, node, state, event, ctx)
+    if not event.digits and _listens(node, state, ctx):
+        # Silence at a one-key menu: perhaps the caller cannot press keys; they may say the number.
+        return _invite(node, state)
     return _keys(menus, node, state, event, ctx)
 
 
@@ -400,6 +433,44 @@ def _retry(flow: Flow, node: Node, state: CallState, ctx: Context, why: str) -> 
         return enter(flow, replace(state, attempts=attempts), flow.too_many_tries, ctx)
     return enter(flow, replace(state, attempts=attempts), node.name, ctx, keep_attempts=True,
                  before=(Prompt(why),))
+
+
+def _listens(node: Node, state: CallState, ctx: Context) -> bool:
+    """Tell whether a silence at this node invites a spoken answer (a model speaks the caller's language)."""
+    return node.type in LISTENING_NODES and state.language is not None and state.language in ctx.listens
+
+
+def _invite(node: Node, state: CallState) -> Outcome:
+    """Invite the caller to say the number; nothing said counts as the silence it follows (one try)."""
+    return Outcome(state, Step((Prompt("say_the_number"),), Listen(node.name)))
+
+
+def _spoken(menus: Menus, node: Node, state: CallState, event: Spoken, ctx: Context) -> Outcome:
+    """Go on as if the key was pressed when sure; when unsure ask once; with nothing heard, repeat the menu."""
+    if state.heard is not None:
+        # The answer to "you said three: press or say one for yes".
+        facts = event.keys or Keys(node.name, "")
+        return _confirmed(menus, node, state, replace(facts, digits=event.key or "?"), ctx)
+    if event.key is None:
+        return _retry(menus.flow, node, state, ctx, "no_input")
+    if event.sure:
+        return _keys(menus, node, state, event.keys or Keys(node.name, event.key), ctx)
+    asked = replace(state, heard=event.key)
+    say = (Prompt("you_said"), Number("heard"), Prompt("confirm_choice"))
+    return Outcome(asked, Step(say, Gather(node.name, node.timeout)))
+
+
+def _confirmed(menus: Menus, node: Node, state: CallState, event: Keys, ctx: Context) -> Outcome:
+    """Key 1 (or "one", "yes") takes the heard key as pressed; anything else repeats the menu as a silence does.
+
+    The view has filled `event` with the facts a press of the heard key carries (a bulletin, a callback).
+    """
+    heard, cleared = state.heard, replace(state, heard=None)
+    if event.digits == "1" and heard is not None:
+        return _keys(menus, node, cleared, replace(event, digits=heard), ctx)
+    if not event.digits and _listens(node, state, ctx):
+        return Outcome(state, Step((Prompt("say_yes_now"),), Listen(node.name)))  # keeps the question open
+    return _retry(menus.flow, node, cleared, ctx, "no_input")
 
 
 def valid_digits(raw: str) -> str | None:

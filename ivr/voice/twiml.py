@@ -13,7 +13,23 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.core.prompts import Play, PromptSource, Say
 from ivr.core.urls import Urls
-from ivr.voice.flow import Audio, Gather, Hangup, Number, Prompt, Record, Redirect, Step, Text, Transfer, Utterance
+from ivr.voice.flow import (
+    Audio,
+    Gather,
+    Hangup,
+    Listen,
+    Number,
+    Prompt,
+    Record,
+    Redirect,
+    Step,
+    Text,
+    Transfer,
+    Utterance,
+)
+
+LISTEN_SECONDS = 4  # <Record maxLength>: a number, said once
+LISTEN_SILENCE_SECONDS = 3  # <Record timeout>: silence that ends it
 
 
 def render(step: Step, language: str, numbers: dict[str, str], voice: PromptSource, urls: Urls,
@@ -38,6 +54,13 @@ def render(step: Step, language: str, numbers: dict[str, str], voice: PromptSour
                     play_beep=True, timeout=then.timeout, recording_status_callback=urls.recording_status(),
                     recording_status_callback_method="POST")
         resp.redirect(urls.step(then.node, state, silence="1"), method="POST")
+    elif isinstance(then, Listen):
+        # A spoken choice: one word, so a few seconds, no beep (the invitation is the cue), silence trimmed.
+        # No status callback: it is not a message. Nothing said: Twilio goes on to the Redirect below.
+        _speak(resp, step.say, language, numbers, voice)
+        resp.record(action=urls.spoken(then.node, state), method="POST", max_length=LISTEN_SECONDS,
+                    timeout=LISTEN_SILENCE_SECONDS, play_beep=False, trim="trim-silence", finish_on_key="#")
+        resp.redirect(urls.spoken(then.node, state), method="POST")
     elif isinstance(then, Redirect):
         _speak(resp, step.say, language, numbers, voice)
         resp.redirect(urls.step(then.node, state), method="POST")

@@ -26,7 +26,19 @@ from ivr.core.services import Services, services
 from ivr.radio import polls
 from ivr.voice import calls, state_token
 from ivr.voice.answers import answer_audio_url
-from ivr.voice.flow import CallState, Context, Event, Keys, Outcome, Recorded, Start, Step, next_step, valid_digits
+from ivr.voice.flow import (
+    CallState,
+    Context,
+    Event,
+    Keys,
+    Outcome,
+    Recorded,
+    Spoken,
+    Start,
+    Step,
+    next_step,
+    valid_digits,
+)
 from ivr.voice.outbound_calls import (
     PLACE_CALL_JOB,
     callback_allowed,
@@ -39,6 +51,7 @@ from ivr.voice.outbound_calls import (
 )
 from ivr.voice.poll_offer import offer_for
 from ivr.voice.signature import is_signed
+from ivr.voice.spoken import choices_for, hear_choice, listening_languages
 from ivr.voice.twiml import render, render_error
 from menus import Node
 
@@ -48,7 +61,7 @@ bp = Blueprint("voice", __name__, url_prefix="/voice")
 SID = re.compile(r"^[A-Za-z0-9_-]{2,64}$")
 NODE = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 CALL_STATUSES = {"queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}
-LIVE_ENDPOINTS = {"voice.incoming", "voice.step", "voice.recorded"}
+LIVE_ENDPOINTS = {"voice.incoming", "voice.step", "voice.recorded", "voice.spoken"}
 
 
 def twiml(body: str, status: int = 200) -> Response:
@@ -143,8 +156,10 @@ def _context(svc: Services, session: Session | None = None, voter: Callable[[], 
         # The open poll (checked in memory, ivr/radio/polls.py) and, while one is open, whether this phone voted.
         poll = offer_for(session, voter, svc.config.public_base_url + "/polls/{poll}/{lang}.wav?v={v}",
                                svc.say_voices)
-    return Context(offered=svc.offered_languages(), operator=bool(svc.config.operator_number),
-                   callbacks=callbacks_offered(svc.config), poll=poll)
+    offered = svc.offered_languages()
+    return Context(offered=offered, operator=bool(svc.config.operator_number),
+                   callbacks=callbacks_offered(svc.config), poll=poll,
+                   listens=listening_languages(offered, svc.config.vosk_models_dir))
 
 
 def _number_hash(caller: Caller | None) -> str | None:
@@ -193,7 +208,7 @@ def _respond(svc: Services, session: Session, row: CallRow, state: CallState, ev
 
 def _answer(svc: Services, step: Step, state: CallState) -> Response:
     """Render a step as TwiML whose URLs carry the call's new state."""
-    numbers = {"reference": state.reference or ""}
+    numbers = {"reference": state.reference or "", "heard": state.heard or ""}
     return twiml(render(step, state.language or svc.default_language(), numbers, svc.prompts, svc.urls,
                         max_length=svc.config.recording_max_seconds,
                         operator_number=svc.config.operator_number, state=state_token.encode(state)))
@@ -291,26 +306,57 @@ def step() -> Response:
         digits = valid_digits(raw)
         if digits is None:
             digits = "?"  # letters or an absurd length: treated as a wrong key, so the prompt repeats
-        lookup = None
-        current = svc.menus.flow.nodes.get(state.node)
-        if current is not None and current.type == "reference" and node == state.node and digits:
-            lookup = calls.lookup_reference(session, digits, lambda a: answer_audio_url(svc.config, a))
-        option = current.options.get(digits) if current is not None and node == state.node else None
-        bulletin = None
-        if option is not None and option.action == "play_bulletin":
-            bulletin = calls.latest_bulletin(session, state.language or svc.default_language(),
-                                             svc.config.public_base_url)
-        callback = None
-        if current is not None and node == state.node and _asks_callback(current, digits):
-            callback = callback_allowed(session, svc.config, row.caller(), utcnow())
-        return _respond(svc, session, row, state,
-                        Keys(node=node, digits=digits, lookup=lookup, callback=callback, bulletin=bulletin),
+        return _respond(svc, session, row, state, _key_event(svc, session, row, state, node, digits),
                         store=carried is None)
+
+
+def _key_event(svc: Services, session: Session, row: CallRow, state: CallState, node: str, digits: str) -> Keys:
+    """Gather what the database knows that a key press needs (a reference's lookup, a bulletin, a callback).
+
+    While a spoken choice waits for its yes, key 1 stands for the key heard: its facts are gathered.
+    """
+    pressed = state.heard if state.heard is not None and digits == "1" else digits
+    lookup = None
+    current = svc.menus.flow.nodes.get(state.node)
+    if current is not None and current.type == "reference" and node == state.node and pressed:
+        lookup = calls.lookup_reference(session, pressed, lambda a: answer_audio_url(svc.config, a))
+    option = current.options.get(pressed) if current is not None and node == state.node else None
+    bulletin = None
+    if option is not None and option.action == "play_bulletin":
+        bulletin = calls.latest_bulletin(session, state.language or svc.default_language(),
+                                         svc.config.public_base_url)
+    callback = None
+    if current is not None and node == state.node and _asks_callback(current, pressed):
+        callback = callback_allowed(session, svc.config, row.caller(), utcnow())
+    return Keys(node=node, digits=digits, lookup=lookup, callback=callback, bulletin=bulletin)
 
 
 def _asks_callback(node: Node, digits: str) -> bool:
     option = node.options.get(digits)
     return option is not None and option.action == "request_callback"
+
+
+@bp.post("/spoken")
+def spoken() -> Response:
+    """A spoken menu choice was recorded (or nothing was said): recognise it and go on as if keyed."""
+    svc = services()
+    sid = _call_sid()
+    carried = _carried_state()
+    if sid is None or carried is None:
+        return twiml(render_error(svc.prompts, svc.default_language()))
+    node, state = _node(), carried
+    url = request.form.get("RecordingUrl", "")
+    current = svc.menus.flow.nodes.get(state.node)
+    choice = None
+    if url.startswith(("http://", "https://")) and current is not None and node == state.node and state.language:
+        choice = hear_choice(svc.config, url, state.language,
+                             choices_for(svc.menus.flow, current, state, state.language))
+    key = choice.key if choice is not None else None
+    with svc.db.session() as session:
+        row = CallRow(svc, session, sid)
+        keys = _key_event(svc, session, row, state, node, key) if key is not None else None
+        event = Spoken(node=node, key=key, sure=choice is not None and choice.sure, keys=keys)
+        return _respond(svc, session, row, state, event, store=False)
 
 
 @bp.post("/recorded")

@@ -1,0 +1,129 @@
+"""Spoken menu choices (speech/choice.py) on real recordings of digit words, 8 kHz telephone audio."""
+
+from __future__ import annotations
+
+import io
+import wave
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pocketsphinx
+import pytest
+
+from speech.audio import read_pcm16
+from speech.choice import DIGIT_WORDS, can_recognise, digit_words, recognise_choice
+from speech.errors import AudioUnreadable, BrokenModel, NoEngineForLanguage
+from speech.models import models_by_language
+
+if TYPE_CHECKING:  # conftest is not importable at run time under --import-mode=importlib
+    from conftest import MakeModel
+
+DIGITS = Path(__file__).resolve().parents[2] / ".." / "shared" / "audio" / "digits"
+SPEAKERS = ("jackson", "nicolas", "george")
+WORDS = [DIGIT_WORDS["en"][str(d)][0] for d in range(10)]
+
+
+@pytest.fixture(scope="module")
+def digits() -> Path:
+    if not (DIGITS / "transcripts.tsv").is_file():
+        pytest.fail(f"the digit recordings are missing at {DIGITS} (shared/ must sit beside the repo)")
+    return DIGITS
+
+
+def silence(seconds: float, rate: int = 8000) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"\0\0" * int(seconds * rate))
+    return out.getvalue()
+
+
+def plain_grammar(files: list[Path]) -> list[str]:
+    """What PocketSphinx hears with a plain grammar of the ten words: the baseline of issue 18."""
+    decoder = pocketsphinx.Decoder(loglevel="FATAL")
+    decoder.add_jsgf_string("d", "#JSGF V1.0;\ngrammar d;\npublic <d> = " + " | ".join(WORDS) + ";")
+    decoder.activate_search("d")
+    heard = []
+    for path in files:
+        decoder.start_utt()
+        decoder.process_raw(read_pcm16(path, 16000).data, full_utt=True)
+        decoder.end_utt()
+        hyp = decoder.hyp()
+        heard.append(hyp.hypstr if hyp is not None else "")
+    return heard
+
+
+def test_a_recording_gives_a_key_with_a_confidence_or_none(digits: Path, tmp_path: Path) -> None:
+    choice = recognise_choice(digits / "2_jackson_0.wav", DIGIT_WORDS["en"], "en", tmp_path)
+    assert choice.engine == "pocketsphinx"
+    assert 0.0 <= choice.confidence <= 1.0 and choice.seconds >= 0
+    assert choice.key is None or (choice.key in DIGIT_WORDS["en"] and choice.word in DIGIT_WORDS["en"][choice.key])
+
+
+def test_the_answer_is_among_the_menus_choices_only(digits: Path, tmp_path: Path) -> None:
+    # A menu offering two keys: nothing else can come back, whatever was said.
+    menu = {"1": ("one",), "2": ("two",)}
+    for name in ("1_jackson_3.wav", "2_jackson_3.wav", "7_george_3.wav", "9_nicolas_3.wav"):
+        choice = recognise_choice(digits / name, menu, "en", tmp_path)
+        assert choice.key in (None, "1", "2")
+
+
+def test_it_gives_far_fewer_wrong_digits_than_a_plain_grammar(digits: Path, tmp_path: Path) -> None:
+    files = [digits / f"{d}_{speaker}_7.wav" for speaker in SPEAKERS for d in range(10)]
+    truth = [str(d) for speaker in SPEAKERS for d in range(10)]
+    baseline = plain_grammar(files)
+    base_wrong = sum(1 for heard, key in zip(baseline, truth, strict=True) if heard and heard != WORDS[int(key)])
+    ours = [recognise_choice(path, DIGIT_WORDS["en"], "en", tmp_path).key for path in files]
+    ours_wrong = sum(1 for key, want in zip(ours, truth, strict=True) if key is not None and key != want)
+    ours_right = sum(1 for key, want in zip(ours, truth, strict=True) if key == want)
+    assert base_wrong >= 8  # the plain grammar is wrong about a third of the time
+    assert ours_wrong <= base_wrong // 3
+    assert ours_right >= 3
+
+
+def test_silence_and_a_click_are_no_answer(tmp_path: Path) -> None:
+    for audio in (silence(2.0), silence(0.05)):
+        choice = recognise_choice(audio, DIGIT_WORDS["en"], "en", tmp_path)
+        assert (choice.key, choice.word, choice.confidence) == (None, None, 0.0)
+
+
+def test_unreadable_audio_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(AudioUnreadable):
+        recognise_choice(b"not audio", DIGIT_WORDS["en"], "en", tmp_path)
+
+
+def test_a_language_without_a_model_is_never_recognised(digits: Path, tmp_path: Path) -> None:
+    assert can_recognise("en", tmp_path) and can_recognise("en-gb", tmp_path)
+    assert not can_recognise("fj", tmp_path) and not can_recognise("fr", tmp_path)
+    assert not can_recognise("xx", tmp_path)  # no digit words known either
+    with pytest.raises(NoEngineForLanguage):
+        recognise_choice(digits / "1_jackson_0.wav", digit_words("fj"), "fj", tmp_path)
+
+
+def test_every_offered_language_has_words_for_every_key() -> None:
+    for language in ("en", "fr", "hi", "fj"):
+        words = digit_words(language)
+        assert sorted(words) == [str(d) for d in range(10)]
+        assert all(words[key] for key in words)
+    assert digit_words("en-gb") == DIGIT_WORDS["en"]
+    assert digit_words("xx") == {}
+
+
+def test_a_language_with_a_vosk_model_is_invited_and_a_broken_one_is_an_error(
+    digits: Path, tmp_path: Path, make_model: MakeModel,
+) -> None:
+    make_model(tmp_path / "vosk-model-small-fr-0.22")  # laid out right, but Kaldi cannot load it
+    assert can_recognise("fr", tmp_path)
+    with pytest.raises(BrokenModel):
+        recognise_choice(digits / "1_jackson_0.wav", digit_words("fr"), "fr", tmp_path)
+
+
+def test_vosk_grammar_recognition_with_a_real_model(digits: Path, real_vosk_models: Path | None) -> None:
+    if real_vosk_models is None or "en" not in models_by_language(real_vosk_models):
+        pytest.skip("no real English Vosk model here (HOTLINE_VOSK_MODELS or ../shared/models/vosk)")
+    heard = [recognise_choice(digits / f"{d}_jackson_0.wav", DIGIT_WORDS["en"], "en", real_vosk_models)
+             for d in range(10)]
+    assert all(c.engine == "vosk" for c in heard)
+    assert sum(c.key == str(d) for d, c in enumerate(heard)) >= 8
