@@ -35,6 +35,22 @@ def store_for(config: Config) -> LocalStore:
     return LocalStore(config.recordings_dir)
 
 
+GRACE_SECONDS = 5
+"""A recording may run this much past the record limit (Twilio rounds, and stops on the next packet)."""
+MAX_BYTES_PER_SECOND = 48_000 * 2 * 2
+"""The most a second of uncompressed audio can weigh here: 48 kHz, 16-bit, two channels."""
+
+
+def max_seconds(config: Config) -> int:
+    """Return the longest recording accepted: the record limit callers have, plus a few seconds."""
+    return config.recording_max_seconds + GRACE_SECONDS
+
+
+def max_bytes(config: Config) -> int:
+    """Return the largest download accepted: what the longest recording can weigh, plus a header's room."""
+    return max_seconds(config) * MAX_BYTES_PER_SECOND + 65536
+
+
 def ingest_recording(message_id: int) -> str:
     """Fetch a message's recording from Twilio and store it once; then queue its transcription.
 
@@ -55,7 +71,8 @@ def ingest_recording(message_id: int) -> str:
         url, sid = rec.url, rec.recording_sid
     try:
         stored = fetch_and_store(url, sid, store, account_sid=config.twilio_account_sid,
-                                 auth_token=config.twilio_auth_token, attempts=3)
+                                 auth_token=config.twilio_auth_token, attempts=3, hosts=config.media_hosts,
+                                 max_seconds=max_seconds(config), max_bytes=max_bytes(config))
     except AudioUnreadable as exc:
         # Not retried: the same bytes will not become audio. The message is kept and shown to operators.
         log.warning("message %s: recording %s is not audio: %s", message_id, sid, exc.reason)
@@ -78,7 +95,7 @@ def ingest_recording(message_id: int) -> str:
         rec.stored_path, rec.sha256, rec.size_bytes = stored.key, stored.sha256, stored.size
         pipeline.set_state(message, pipeline.STORED)
     if config.delete_twilio_copy and store.verify(sid, stored.sha256):
-        delete_remote_recording(url, config.twilio_account_sid, config.twilio_auth_token)
+        delete_remote_recording(url, config.twilio_account_sid, config.twilio_auth_token, hosts=config.media_hosts)
     make_queue(config).enqueue(pipeline.TRANSCRIBE_JOB, message_id, job_id=f"transcribe-{sid}")
     return "stored"
 
