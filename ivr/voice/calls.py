@@ -239,10 +239,10 @@ def keep_message(session: Session, call: Call, state: CallState, *, confirmed: b
                   pipeline="received", pipeline_at=now, created_at=now, updated_at=now,
                   recording_sid=state.recording_sid)
     if not state.recording_sid:
-        message = Message(**values)
-        session.add(message)
+        unrecorded = Message(**values)
+        session.add(unrecorded)
         session.flush()
-        return message
+        return unrecorded
     messages_t = _table(Message)
     insert = upsert_insert(session.get_bind().dialect.name)
     message_id = session.execute(insert(messages_t).values(**values).on_conflict_do_nothing(

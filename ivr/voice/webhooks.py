@@ -302,7 +302,7 @@ def step() -> Response:
                                              svc.config.public_base_url)
         callback = None
         if current is not None and node == state.node and _asks_callback(current, digits):
-            callback = callback_allowed(session, svc.config, row.caller(), utcnow())
+            callback = callback_allowed(session, svc.config, row.caller(), utcnow(), caller_number(request.form))
         return _respond(svc, session, row, state,
                         Keys(node=node, digits=digits, lookup=lookup, callback=callback, bulletin=bulletin),
                         store=carried is None)

@@ -160,7 +160,8 @@ def test_401_without_credentials_says_what_to_configure(twilio: FakeTwilio, wav:
 
 def test_401_with_wrong_token_is_not_retried(twilio: FakeTwilio, wav: bytes, nap: Nap) -> None:
     with pytest.raises(FetchFailed, match="refused the credentials") as caught:
-        fetch_recording(twilio.add(wav), account_sid=twilio.account_sid, auth_token="wrong", hosts=twilio.hosts, sleep=nap)
+        fetch_recording(twilio.add(wav), account_sid=twilio.account_sid, auth_token="wrong", hosts=twilio.hosts,
+                        sleep=nap)
     assert caught.value.status == 401 and len(twilio.hits()) == 1
     assert "wrong" not in str(caught.value)  # the token never appears in an error
 
@@ -236,7 +237,8 @@ def test_deletes_twilios_copy_once(twilio: FakeTwilio, wav: bytes, nap: Nap) -> 
     url = twilio.add(wav)
 
     assert delete_remote_recording(url, twilio.account_sid, twilio.auth_token, hosts=twilio.hosts) is True
-    assert delete_remote_recording(url, twilio.account_sid, twilio.auth_token, hosts=twilio.hosts) is False  # already gone: safe to repeat
+    # already gone: safe to repeat
+    assert delete_remote_recording(url, twilio.account_sid, twilio.auth_token, hosts=twilio.hosts) is False
 
     first = twilio.hits("DELETE")[0]
     assert first.path.endswith(f"/Recordings/{SID}.json")
