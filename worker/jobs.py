@@ -7,9 +7,13 @@ in SQL (ivr.core.pipeline) says what has been done, so nothing depends on Redis 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -171,27 +175,55 @@ def queue_routing(config: Config, message_id: int) -> bool:
     return make_queue(config).enqueue(pipeline.ROUTE_JOB, message_id, job_id=pipeline.route_job_id(message_id))
 
 
+@dataclass
+class Sweep:
+    """What one sweeper run did: the job ids it queued, and what it could not do (one line each)."""
+
+    queued: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def attempt(self, what: str, func: Callable[[], object]) -> object:
+        """Run one step of the sweep on its own: a failure is logged and counted, and the run goes on."""
+        try:
+            return func()
+        except Exception as exc:  # one broken job must not cost every other one its retry
+            log.warning("sweeper: %s failed: %s: %s", what, type(exc).__name__, exc)
+            self.problems.append(f"{what}: {type(exc).__name__}: {exc}"[:300])
+            return None
+
+
 def recover(older_than_seconds: float | None = None, include_failed: bool = False) -> list[str]:
-    """Re-enqueue every message stuck in a waiting state; return the job ids queued."""
+    """Re-enqueue every message stuck in a waiting state; return the job ids queued (see sweep)."""
+    return sweep(older_than_seconds, include_failed).queued
+
+
+def sweep(older_than_seconds: float | None = None, include_failed: bool = False) -> Sweep:
+    """Re-enqueue stuck messages, notifications and calls, each on its own; say what was queued and what failed."""
     from datetime import timedelta
 
     config, db = current_config(), current_db()
     threshold = timedelta(seconds=config.stuck_after_seconds if older_than_seconds is None else older_than_seconds)
-    queued: list[str] = []
-    with db.session() as session:
-        jobs = [pipeline.job_for(m, r) for m, r in pipeline.stuck(session, threshold, include_failed=include_failed)]
-    for job in jobs:
-        if job is None:
-            continue
-        if _requeue(config, job):
-            queued.append(job.job_id)
+    run = Sweep()
+
+    def stuck_jobs() -> list[pipeline.PendingJob | None]:
+        with db.session() as session:
+            rows = pipeline.stuck(session, threshold, include_failed=include_failed)
+            return [pipeline.job_for(m, r) for m, r in rows]
+
+    for job in cast(list[pipeline.PendingJob | None], run.attempt("listing stuck messages", stuck_jobs) or []):
+        if job is not None and run.attempt(f"requeue {job.job_id}", functools.partial(_requeue, config, job)):
+            run.queued.append(job.job_id)
     from worker.notify import requeue_stuck
 
-    queued += requeue_stuck(config, threshold, include_failed=include_failed)
+    run.queued += cast(list[str], run.attempt("notifications", lambda: requeue_stuck(
+        config, threshold, include_failed=include_failed, problems=run.problems)) or [])
     from worker.callback import recover_calls
 
-    queued += recover_calls()  # outbound call tries whose scheduled job was lost; expired numbers deleted
-    return queued
+    # Outbound call tries whose scheduled job was lost; expired numbers deleted.
+    run.queued += cast(list[str], run.attempt("outbound calls", lambda: recover_calls(problems=run.problems)) or [])
+    if run.problems:
+        log.warning("sweeper: %d job(s) queued, %d problem(s)", len(run.queued), len(run.problems))
+    return run
 
 
 def _requeue(config: Config, job: pipeline.PendingJob) -> bool:

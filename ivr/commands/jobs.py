@@ -117,11 +117,19 @@ def _delivery_rows(session: Session) -> list[dict[str, Any]]:
               help="Seconds a message must have waited (default: HOTLINE_STUCK_AFTER_SECONDS).")
 @click.option("--failed", "include_failed", is_flag=True, help="Also retry messages whose jobs failed for good.")
 def jobs_recover(older_than: float | None, include_failed: bool) -> None:
-    """Re-enqueue messages stuck in a pipeline state (jobs lost with Redis or a killed worker)."""
+    """Re-enqueue messages stuck in a pipeline state (jobs lost with Redis or a killed worker).
+
+    Each job is tried on its own; what could not be done is listed. Exits 1 only when nothing could be done.
+    """
     config = load_config()
     runtime.set_config(config)
-    queued = _worker_module("jobs").recover(older_than, include_failed=include_failed)
+    run = _worker_module("jobs").sweep(older_than, include_failed=include_failed)
+    queued = run.queued
     click.echo(f"re-enqueued {len(queued)} job(s)" + (": " + ", ".join(queued) if queued else ""))
+    for problem in run.problems:
+        click.echo(f"could not: {problem}", err=True)
+    if run.problems and not queued:
+        raise click.ClickException(f"nothing could be done: {len(run.problems)} problem(s)")
     if not config.redis_url and queued:
         from ivr.core.queue import InlineQueue, make_queue
 
