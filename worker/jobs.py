@@ -7,6 +7,7 @@ in SQL (ivr.core.pipeline) says what has been done, so nothing depends on Redis 
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import logging
@@ -23,7 +24,7 @@ from ivr.core.config import Config
 from ivr.core.models import Message, Recording, Transcript
 from ivr.core.queue import make_queue
 from ivr.core.runtime import current_config, current_db
-from recordings.errors import AudioUnreadable, FetchFailed
+from recordings.errors import AudioUnreadable, FetchFailed, StoreError
 from recordings.fetch import delete_remote_recording
 from recordings.ingest import fetch_and_store
 from recordings.store import LocalStore
@@ -55,6 +56,18 @@ def max_bytes(config: Config) -> int:
     return max_seconds(config) * MAX_BYTES_PER_SECOND + 65536
 
 
+STORAGE_REASONS = {errno.ENOSPC: "disk full", errno.EDQUOT: "disk quota exceeded", errno.EROFS: "read-only disk",
+                   errno.EACCES: "store not writable", errno.EPERM: "store not writable", errno.EIO: "disk I/O error"}
+
+
+def storage_reason(exc: BaseException) -> str:
+    """Name why the store failed in two or three words an operator acts on (disk full, read-only disk ...)."""
+    for err in (exc, exc.__cause__, exc.__context__):
+        if isinstance(err, OSError) and err.errno in STORAGE_REASONS:
+            return STORAGE_REASONS[err.errno]
+    return "store failed"
+
+
 def ingest_recording(message_id: int) -> str:
     """Fetch a message's recording from Twilio and store it once; then queue its transcription.
 
@@ -62,7 +75,6 @@ def ingest_recording(message_id: int) -> str:
     job id is derived from the RecordingSid, so a repeat enqueues nothing new.
     """
     config, db = current_config(), current_db()
-    store = store_for(config)
     with db.session() as session:
         message = session.get(Message, message_id)
         if message is None:
@@ -74,6 +86,7 @@ def ingest_recording(message_id: int) -> str:
             return "already stored"
         url, sid = rec.url, rec.recording_sid
     try:
+        store = store_for(config)
         stored = fetch_and_store(url, sid, store, account_sid=config.twilio_account_sid,
                                  auth_token=config.twilio_auth_token, attempts=3, hosts=config.media_hosts,
                                  max_seconds=max_seconds(config), max_bytes=max_bytes(config))
@@ -92,6 +105,15 @@ def ingest_recording(message_id: int) -> str:
             state = pipeline.RECEIVED if exc.retryable else pipeline.FAILED
             pipeline.set_state(message, state, f"fetch failed: {exc}")
         raise JobFailed(f"message {message_id}: {exc}") from exc
+    except (StoreError, OSError) as exc:
+        # A full or read-only disk: shown as the reason ("failed: disk full"), retried by RQ and the sweeper.
+        reason = storage_reason(exc)
+        log.warning("message %s: recording %s not stored: %s", message_id, sid, reason)
+        with db.session() as session:
+            message = session.get(Message, message_id)
+            assert message is not None
+            pipeline.set_state(message, pipeline.FAILED, f"{reason}: {exc}")
+        raise JobFailed(f"message {message_id}: {reason}: {exc}") from exc
     with db.session() as session:
         rec = session.scalar(select(Recording).where(Recording.recording_sid == sid))
         message = session.get(Message, message_id)
@@ -219,6 +241,7 @@ def sweep(older_than_seconds: float | None = None, include_failed: bool = False)
         config, threshold, include_failed=include_failed, problems=run.problems)) or [])
     from worker.callback import recover_calls
 
+    run.attempt("stale temporary files", lambda: store_for(config).remove_stale_temps())
     # Outbound call tries whose scheduled job was lost; expired numbers deleted.
     run.queued += cast(list[str], run.attempt("outbound calls", lambda: recover_calls(problems=run.problems)) or [])
     if run.problems:
