@@ -14,7 +14,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -226,6 +226,12 @@ def sweep(older_than_seconds: float | None = None, include_failed: bool = False)
     config, db = current_config(), current_db()
     threshold = timedelta(seconds=config.stuck_after_seconds if older_than_seconds is None else older_than_seconds)
     run = Sweep()
+    from ivr.voice.journal import replay
+
+    # Callbacks parked while the database was down come first: they may create the messages swept below.
+    replayed = cast(Any, run.attempt("journal", lambda: replay(config)))
+    if replayed is not None:
+        run.problems += replayed.problems
 
     def stuck_jobs() -> list[pipeline.PendingJob | None]:
         with db.session() as session:

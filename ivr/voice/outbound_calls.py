@@ -105,19 +105,24 @@ def callback_refusal(session: Session, config: Config, caller: Caller | None, nu
     if open_callback(session, caller) is not None:
         return None  # already promised: pressing 8 again keeps that promise, it does not add a call
     if not number_allowed(config, number):
-        return "number outside HOTLINE_CALLBACK_PREFIXES"
+        return OUTSIDE_PREFIXES
     if callbacks_today(session, config, caller.number_hash, now) >= config.callback_daily_limit:
         return "daily limit for this number"
     if callbacks_this_hour(session, now) >= config.callback_hourly_limit:
-        return "HOTLINE_CALLBACK_HOURLY_LIMIT reached"
+        return HOURLY_LIMIT
     return None
+
+
+OUTSIDE_PREFIXES = "number outside HOTLINE_CALLBACK_PREFIXES"
+HOURLY_LIMIT = "HOTLINE_CALLBACK_HOURLY_LIMIT reached"
+COUNTED_REFUSALS = (OUTSIDE_PREFIXES, HOURLY_LIMIT)  # the signs of toll fraud; a caller's daily limit is not
 
 
 def callback_allowed(session: Session, config: Config, caller: Caller | None, now: datetime, number: str = "",
                      *, reason: str = "key-8") -> bool:
     """Tell whether the hotline can promise this caller a callback now; a refusal for abuse is counted."""
     refusal = callback_refusal(session, config, caller, number, now)
-    if refusal is not None and refusal != "no number" and caller is not None:
+    if refusal in COUNTED_REFUSALS and caller is not None:
         # Counted in SQL (not the number: its keyed hash), so `hotline jobs` and /health show refusals.
         session.add(Delivery(kind=CALLBACK, caller_id=caller.id, number_hash=caller.number_hash, reason=reason,
                              status=REFUSED, held_reason=refusal, created_at=now))
