@@ -187,8 +187,9 @@ def transcribe_message(message_id: int) -> str:
             pipeline.set_state(message, pipeline.READY)
     except IntegrityError:
         return "already transcribed"  # another worker finished the same message first
-    _note_job(engine_loads=_engine_loads())
+    # The next step first: should Redis go away now, the message is READY in SQL and the sweeper routes it.
     queue_routing(config, message_id)
+    _note_job(engine_loads=_engine_loads())
     return "transcribed"
 
 
@@ -276,7 +277,12 @@ def _note_job(**meta: object) -> None:
         from rq import get_current_job
     except ImportError:  # pragma: no cover - rq is a dependency
         return
-    job = get_current_job()
-    if job is not None:
-        job.meta.update({"pid": os.getpid(), **meta})
-        job.save_meta()
+    from redis.exceptions import RedisError
+
+    try:
+        job = get_current_job()
+        if job is not None:
+            job.meta.update({"pid": os.getpid(), **meta})
+            job.save_meta()
+    except RedisError as exc:  # facts for operators, not the work: the transcript is in SQL already
+        log.warning("could not note job facts (Redis: %s)", type(exc).__name__)
