@@ -119,6 +119,7 @@ class Tally:
     faults: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     operator_recovered: int = 0
+    disk_full_seen: dict[str, int] = field(default_factory=dict)
 
 
 class Drill:
@@ -282,6 +283,17 @@ class Drill:
         except Exception as exc:  # a call that failed is reported, the drill goes on
             print(f"call {n} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
+    def wait_for_disk_full(self, timeout: float) -> dict[str, int]:
+        """Return what /health says about messages once a full disk shows there (or after `timeout`)."""
+        deadline = time.monotonic() + timeout
+        problems: dict[str, int] = {}
+        while time.monotonic() < deadline:
+            problems = self.app.test_client().get("/health").get_json()["message_problems"]
+            if "failed: disk full" in problems:
+                break
+            time.sleep(0.5)
+        return problems
+
     def fill_disk(self) -> Path:
         filler = self.config.data_dir / "recordings" / ".drill-filler"
         with filler.open("wb", buffering=0) as f:
@@ -303,7 +315,7 @@ class Drill:
                 filler = self.fill_disk()
                 self.tally.faults.append("disk full")
             if filler is not None and n == disk_at + 2:
-                time.sleep(3)  # the full disk's failures happen; then the operator frees space
+                self.tally.disk_full_seen = self.wait_for_disk_full(30)  # /health names it; then space is freed
                 filler.unlink()
                 filler = None
             self.place(n, duplicate_keep=n % 4 == 1)
@@ -366,6 +378,8 @@ def main() -> None:
     print(f"faults: {', '.join(tally.faults)}")
     for skipped in tally.skipped:
         print(f"skipped: {skipped}")
+    if "disk full" in tally.faults:
+        print(f"/health during the full disk: message_problems {tally.disk_full_seen}")
     if tally.operator_recovered:
         print(f"operator's `hotline jobs recover --failed` re-queued {tally.operator_recovered} job(s)")
     print(" / ".join(f"{k} {v}" for k, v in figures.items()) + f"   ({time.monotonic() - started:.0f} s)")
