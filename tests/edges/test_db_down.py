@@ -64,3 +64,26 @@ def test_unknown_call_sid_callback_parks_nothing_when_the_database_answers(app: 
     resp = app.test_client().post("/voice/status", data=form, headers=phone.sign(BASE_URL + "/voice/status", form))
     assert resp.status_code == 200
     assert not (app.extensions["hotline"].config.data_dir / "journal").exists()
+
+
+def test_a_recording_whose_record_step_met_a_dead_database_still_gets_its_message(
+        tmp_path: Path, sqlite_url: str, media: MediaHost, speech_wav: bytes) -> None:
+    up = make_config(tmp_path, sqlite_url)
+    app = create_app(up)
+    down_app = create_app(make_config(tmp_path, f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x"))
+    phone = Phone(FlaskTransport(down_app.test_client()), AUTH_TOKEN, BASE_URL, media)
+    rec_sid, url = media.add(speech_wav)
+    form = {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": ACCOUNT_SID, "From": phone.from_number,
+            "To": phone.to_number, "Direction": "inbound", "CallStatus": "in-progress", "RecordingSid": rec_sid,
+            "RecordingUrl": url, "RecordingDuration": "3", "Digits": "#"}
+    target = BASE_URL + "/voice/recorded?node=record"
+    resp = down_app.test_client().post("/voice/recorded?node=record", data=form, headers=phone.sign(target, form))
+    assert resp.status_code == 200 and resp.mimetype == "application/xml"  # the caller hears a polite error
+    assert len(list((up.data_dir / "journal").glob("*.json"))) == 1
+
+    set_config(up)
+    assert sweep().problems == []
+    finish_jobs(app)
+    with services(app).db.session() as s:
+        message = s.scalars(select(Message)).one()
+        assert s.scalars(select(Recording)).one().message_id == message.id and not message.confirmed
