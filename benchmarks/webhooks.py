@@ -221,7 +221,7 @@ def server_env(data_dir: Path, port: int, account_sid: str) -> dict[str, str]:
     env.update(SECRET_KEY=secrets.token_urlsafe(32), HOTLINE_PEPPER=secrets.token_urlsafe(32),
                TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_ACCOUNT_SID=account_sid,
                PUBLIC_BASE_URL=f"http://{HOST}:{port}", HOTLINE_DATA_DIR=str(data_dir),
-               HOTLINE_LOG_LEVEL="WARNING",
+               HOTLINE_LOG_LEVEL="WARNING", TWILIO_MEDIA_HOSTS=HOST,
                # Prompts without audio are rendered in the background with espeak-ng only: gTTS would call
                # Google, and this benchmark sends nothing beyond 127.0.0.1 (port 9 refuses, if it were on).
                HOTLINE_GTTS="0", HOTLINE_GTTS_BASE_URL=f"http://{HOST}:9")

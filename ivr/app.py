@@ -77,19 +77,26 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(poll_pages.bp)
     app.register_blueprint(poll_pages.audio_bp)
 
+    from ivr.core.problems import message_problems, refused_callbacks
+
     @app.get("/health")
     def health() -> Response:
         """Report whether the database answers; used by load balancers and `hotline` checks."""
         svc = services()
+        problems: dict[str, int] = {}
+        refused: dict[str, int] = {}
         try:
             with svc.db.session() as session:
                 session.execute(text("SELECT 1"))
+                problems, refused = message_problems(session), refused_callbacks(session)
             db_ok = True
         except Exception:  # a health check reports failure, it does not raise it
             db_ok = False
         body = {"status": "ok" if db_ok else "degraded", "database": db_ok,
                 "queue": "rq" if svc.config.redis_url else "inline",
-                "languages": list(svc.offered_languages())}
+                "languages": list(svc.offered_languages()),
+                # Counts and reasons only ("failed: disk full"): an operator sees a failure without a shell.
+                "message_problems": problems, "callbacks_refused_24h": refused}
         return jsonify(body), (200 if db_ok else 503)  # type: ignore[return-value]
 
     return app

@@ -16,9 +16,9 @@ import hashlib
 import ipaddress
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import requests
 
@@ -33,6 +33,11 @@ MAX_DELAY_SECONDS = 60.0
 """Longest wait between two attempts, whatever the backoff or Retry-After says."""
 
 MEDIA_SUFFIXES = (".wav", ".mp3")
+
+TWILIO_MEDIA_HOSTS = ("api.twilio.com",)
+"""Where recordings may be fetched from, unless the caller names others (TWILIO_MEDIA_HOSTS)."""
+
+MAX_REDIRECTS = 5
 
 Sleep = Callable[[float], None]
 
@@ -84,8 +89,12 @@ def recording_id(url: str) -> str:
 
 def fetch_recording(url: str, *, account_sid: str = "", auth_token: str = "", attempts: int = 5,
                     backoff: float = 0.5, timeout: float = 30, session: requests.Session | None = None,
-                    max_bytes: int = MAX_DOWNLOAD_BYTES, sleep: Sleep = time.sleep) -> FetchedAudio:
+                    max_bytes: int = MAX_DOWNLOAD_BYTES, sleep: Sleep = time.sleep,
+                    hosts: Collection[str] = TWILIO_MEDIA_HOSTS) -> FetchedAudio:
     """Download a recording's WAV media, retrying while Twilio is still processing or busy.
+
+    Only from `hosts` ("host" or "host:port"; a host alone matches any port), redirects included: a
+    signed webhook may name any URL, and the account's credentials must never reach a stranger.
 
     Waits backoff, 2*backoff, 4*backoff... seconds between attempts (or what Retry-After asks,
     up to a minute). Raises FetchFailed: retryable=True when every attempt failed for reasons
@@ -95,6 +104,7 @@ def fetch_recording(url: str, *, account_sid: str = "", auth_token: str = "", at
         raise ValueError("attempts must be at least 1")
     target = media_url(url)
     rid = recording_id(target)
+    _require_media_host(target, hosts, rid)
     auth = _auth(target, account_sid, auth_token)
     http = session if session is not None else requests.Session()
     status: int | None = None
@@ -104,7 +114,7 @@ def fetch_recording(url: str, *, account_sid: str = "", auth_token: str = "", at
             delay = min(backoff * 2 ** (attempt - 1), MAX_DELAY_SECONDS)
             status = None
             try:
-                with http.get(target, auth=auth, timeout=timeout, stream=True) as resp:
+                with _get(http, target, auth, timeout, hosts, rid) as resp:
                     status = resp.status_code
                     if status == 200:
                         data = _read_limited(resp, max_bytes, rid, attempt)
@@ -139,7 +149,8 @@ def fetch_recording(url: str, *, account_sid: str = "", auth_token: str = "", at
 
 
 def delete_remote_recording(url: str, account_sid: str, auth_token: str, *, timeout: float = 30,
-                            session: requests.Session | None = None) -> bool:
+                            session: requests.Session | None = None,
+                            hosts: Collection[str] = TWILIO_MEDIA_HOSTS) -> bool:
     """Delete Twilio's copy of a recording; say whether it was there to delete.
 
     Call this only after our copy is stored and verified: afterwards the caller's voice exists
@@ -148,13 +159,16 @@ def delete_remote_recording(url: str, account_sid: str, auth_token: str, *, time
     """
     target = resource_url(url)
     rid = recording_id(target)
+    if not host_allowed(target, hosts):
+        raise DeleteFailed(f"recording {rid}: {urlsplit(target).hostname} is not a Twilio media host "
+                           "(TWILIO_MEDIA_HOSTS); nothing sent", status=None)
     if not (account_sid and auth_token):
         raise DeleteFailed(f"recording {rid}: deleting needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
                            status=None)
     auth = _auth(target, account_sid, auth_token)
     http = session if session is not None else requests.Session()
     try:
-        resp = http.delete(target, auth=auth, timeout=timeout)
+        resp = http.delete(target, auth=auth, timeout=timeout, allow_redirects=False)
     except requests.RequestException as exc:
         raise DeleteFailed(f"recording {rid}: {type(exc).__name__}: {exc}", status=None) from exc
     finally:
@@ -167,6 +181,50 @@ def delete_remote_recording(url: str, account_sid: str, auth_token: str, *, time
         log.info("Twilio's copy of recording %s was already deleted", rid)
         return False
     raise DeleteFailed(f"recording {rid}: {_refusal(resp.status_code, auth)}", status=resp.status_code)
+
+
+def host_allowed(url: str, hosts: Collection[str]) -> bool:
+    """Say whether a URL's host (and port) is one of `hosts`: "host" matches any port, "host:port" that one."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return False
+    for entry in hosts:
+        allowed = urlsplit("//" + entry.strip().lower())
+        try:
+            if allowed.hostname == host and (allowed.port is None or allowed.port == port):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _require_media_host(url: str, hosts: Collection[str], rid: str) -> None:
+    if not host_allowed(url, hosts):
+        raise FetchFailed(f"recording {rid}: {urlsplit(url).hostname} is not a Twilio media host "
+                          "(TWILIO_MEDIA_HOSTS); nothing fetched", attempts=0, status=None, retryable=False)
+
+
+def _get(http: requests.Session, url: str, auth: tuple[str, str] | None, timeout: float, hosts: Collection[str],
+         rid: str) -> requests.Response:
+    """GET a URL, following redirects only within `hosts`; credentials go to the first URL's host alone."""
+    first = urlsplit(url)
+    for _ in range(MAX_REDIRECTS + 1):
+        here = urlsplit(url)
+        same = (here.scheme, here.hostname, here.port) == (first.scheme, first.hostname, first.port)
+        resp = http.get(url, auth=auth if same else None, timeout=timeout, stream=True, allow_redirects=False)
+        if not resp.is_redirect:
+            return resp
+        location = urljoin(url, resp.headers.get("Location", ""))
+        resp.close()
+        if urlsplit(location).scheme not in ("http", "https") or not host_allowed(location, hosts):
+            raise FetchFailed(f"recording {rid}: redirected to {urlsplit(location).hostname}, not a Twilio media "
+                              "host (TWILIO_MEDIA_HOSTS)", attempts=1, status=resp.status_code, retryable=False)
+        url = location
+    raise FetchFailed(f"recording {rid}: more than {MAX_REDIRECTS} redirects", attempts=1, status=None,
+                      retryable=False)
 
 
 def _check_url(url: str) -> SplitResult:

@@ -192,6 +192,28 @@ class LocalStore:
         log.info("deleted recording %s", sid)
         return True
 
+    def remove_stale_temps(self, older_than: float = 3600.0) -> int:
+        """Delete temporary files an interrupted store left behind (a killed worker); return how many.
+
+        Only hidden `.<sid>.….tmp` files untouched for `older_than` seconds: a store in progress writes
+        its temporary file continuously and renames it within seconds.
+        """
+        removed = 0
+        limit = datetime.now(UTC).timestamp() - older_than
+        for entry in os.scandir(self.root):
+            temporary = entry.name.startswith(".") and entry.name.endswith(".tmp")
+            if not temporary or not entry.is_file(follow_symlinks=False):
+                continue
+            try:
+                if entry.stat(follow_symlinks=False).st_mtime < limit:
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        if removed:
+            log.info("removed %d stale temporary file(s) from the recordings store", removed)
+        return removed
+
     # -- internals -------------------------------------------------------------------------
 
     def _candidate(self, sid: str, suffix: str) -> Path:

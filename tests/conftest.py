@@ -85,6 +85,8 @@ def make_config(tmp_path: Path, database_url: str, **overrides: object) -> Confi
         # No background prompt rendering: a prompt turning from <Say> to <Play> mid-test would make calls
         # depend on timing (tests/prompts turns it on where it is the subject).
         prompts_queue_missing=False,
+        # The local media host (ivr/voice/media_host.py) serves recordings on 127.0.0.1, any port.
+        twilio_media_hosts="api.twilio.com,127.0.0.1",
     )
     values.update(overrides)
     return Config(**values)  # type: ignore[arg-type]

@@ -117,7 +117,7 @@ def _attempt(session: Session, delivery_id: int, number: int) -> CallAttempt:
                                                      CallAttempt.number == number)).one()
 
 
-def recover_calls(now: datetime | None = None) -> list[str]:
+def recover_calls(now: datetime | None = None, problems: list[str] | None = None) -> list[str]:
     """Queue every scheduled try whose due time passed long ago (its job lost); purge expired numbers."""
     config, db = current_config(), current_db()
     now = now or utcnow()
@@ -127,7 +127,12 @@ def recover_calls(now: datetime | None = None) -> list[str]:
     queued = []
     for delivery_id, attempt in overdue:
         job_id = f"{place_call_job_id(delivery_id, attempt)}-recovered-{now:%Y%m%d%H%M}"
-        if make_queue(config).enqueue(PLACE_CALL_JOB, delivery_id, attempt, job_id=job_id):
-            queued.append(job_id)
+        try:
+            if make_queue(config).enqueue(PLACE_CALL_JOB, delivery_id, attempt, job_id=job_id):
+                queued.append(job_id)
+        except Exception as exc:  # counted, and the other calls are still placed
+            if problems is None:
+                raise
+            problems.append(f"requeue {job_id}: {type(exc).__name__}: {exc}"[:300])
     return queued
 

@@ -145,7 +145,8 @@ def summarise(facts: dict[str, Any], transcript: str | None, agency_name: str, m
     }
 
 
-def requeue_stuck(config: Config, older_than: timedelta, include_failed: bool = False) -> list[str]:
+def requeue_stuck(config: Config, older_than: timedelta, include_failed: bool = False,
+                  problems: list[str] | None = None) -> list[str]:
     """Queue again every notification still pending after `older_than` (its job lost), and failed ones if asked."""
     limit = utcnow() - older_than
     states = (PENDING, FAILED) if include_failed else (PENDING,)
@@ -159,10 +160,15 @@ def requeue_stuck(config: Config, older_than: timedelta, include_failed: bool = 
                 row.status, row.attempts = PENDING, 0  # a fresh round of retries, on the operator's word
     queued = []
     for nid in ids:
-        if config.redis_url:
-            from worker.rq_jobs import clear_dead_job
+        try:
+            if config.redis_url:
+                from worker.rq_jobs import clear_dead_job
 
-            clear_dead_job(config, notify_job_id(nid))
-        if queue_notification(config, nid):
-            queued.append(notify_job_id(nid))
+                clear_dead_job(config, notify_job_id(nid))
+            if queue_notification(config, nid):
+                queued.append(notify_job_id(nid))
+        except Exception as exc:  # one broken job record: counted, and the others still go
+            if problems is None:
+                raise
+            problems.append(f"requeue {notify_job_id(nid)}: {type(exc).__name__}: {exc}"[:300])
     return queued

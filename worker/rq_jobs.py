@@ -39,7 +39,12 @@ def clear_dead_job(config: Config, job_id: str) -> bool:
     if status == JobStatus.STARTED:
         if any(w.name == job.worker_name and worker_alive(w) for w in Worker.all(connection=queue.connection)):
             return False
-        StartedJobRegistry(queue=queue).remove_executions(job)
+        try:
+            StartedJobRegistry(queue=queue).remove_executions(job)
+        except ValueError:
+            # "Execution … not found in Redis": the dead worker's execution expired (minutes after it died)
+            # while the job still names it. Nothing is left to unregister but that stale index.
+            queue.connection.delete(job.execution_registry.key)
     FailedJobRegistry(queue=queue).remove(job, delete_job=False)
     job.delete()
     return True

@@ -53,6 +53,7 @@ def init(data_dir: Path | None, port: int) -> None:
         f"HOTLINE_NUMBER_KEY={secrets.token_urlsafe(32)}",
         f"TWILIO_AUTH_TOKEN={secrets.token_hex(16)}",
         f"PUBLIC_BASE_URL=http://127.0.0.1:{port}",
+        "TWILIO_MEDIA_HOSTS=127.0.0.1",  # `hotline call` serves its recordings there (ivr/voice/media_host.py)
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.chmod(0o600)

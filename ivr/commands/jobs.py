@@ -20,6 +20,7 @@ from ivr.core.db import database_for
 from ivr.core.models import Message, Notification
 from ivr.core.models.delivery import FAILED as DELIVERY_FAILED
 from ivr.core.models.delivery import HELD, Delivery
+from ivr.core.problems import refused_callbacks
 from ivr.voice.outbound_calls import CHOSEN_HOLDS
 
 
@@ -53,6 +54,7 @@ def jobs(ctx: click.Context, as_json: bool) -> None:
                   "since": m.pipeline_at.isoformat() + "Z", "error": m.pipeline_error} for m, _ in waiting]
         rows += _notification_rows(session)
         rows += _delivery_rows(session)
+        refused = refused_callbacks(session)
     failed = []
     if config.redis_url:
         from redis.exceptions import RedisError
@@ -64,6 +66,8 @@ def jobs(ctx: click.Context, as_json: bool) -> None:
         except RedisError as exc:
             click.echo(f"Redis is not answering ({type(exc).__name__}): failed RQ jobs unknown", err=True)
     if as_json:
+        if refused:
+            click.echo(json.dumps({"callbacks_refused_24h": refused}))
         for row in rows:
             click.echo(json.dumps(row))
         for job in failed:
@@ -79,6 +83,8 @@ def jobs(ctx: click.Context, as_json: bool) -> None:
             if "notification" in row else ""
         click.echo(f"  {what}message {row['message']} ({row['reference']}): {row['state']} since {row['since']}"
                    + (f" — {row['error']}" if row["error"] else ""))
+    if refused:
+        click.echo("callbacks refused in the last 24 h: " + ", ".join(f"{k}={v}" for k, v in refused.items()))
     for job in failed:
         click.echo(f"  failed job {job['job']} {job['func']}{tuple(job['args'])}: {job['error'][0]}")
     if not rows and not failed:
@@ -111,11 +117,19 @@ def _delivery_rows(session: Session) -> list[dict[str, Any]]:
               help="Seconds a message must have waited (default: HOTLINE_STUCK_AFTER_SECONDS).")
 @click.option("--failed", "include_failed", is_flag=True, help="Also retry messages whose jobs failed for good.")
 def jobs_recover(older_than: float | None, include_failed: bool) -> None:
-    """Re-enqueue messages stuck in a pipeline state (jobs lost with Redis or a killed worker)."""
+    """Re-enqueue messages stuck in a pipeline state (jobs lost with Redis or a killed worker).
+
+    Each job is tried on its own; what could not be done is listed. Exits 1 only when nothing could be done.
+    """
     config = load_config()
     runtime.set_config(config)
-    queued = _worker_module("jobs").recover(older_than, include_failed=include_failed)
+    run = _worker_module("jobs").sweep(older_than, include_failed=include_failed)
+    queued = run.queued
     click.echo(f"re-enqueued {len(queued)} job(s)" + (": " + ", ".join(queued) if queued else ""))
+    for problem in run.problems:
+        click.echo(f"could not: {problem}", err=True)
+    if run.problems and not queued:
+        raise click.ClickException(f"nothing could be done: {len(run.problems)} problem(s)")
     if not config.redis_url and queued:
         from ivr.core.queue import InlineQueue, make_queue
 

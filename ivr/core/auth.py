@@ -21,10 +21,12 @@ from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, Response, abort, g, redirect, request, session, url_for
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import BadRequest
 
+from ivr.core.common_passwords import weakness
 from ivr.core.config import Config
 from ivr.core.csrf import check_csrf, csrf_token, rotate_csrf_token
 from ivr.core.models.accounts import ROLES, LoginAttempt, User, UserSession
@@ -60,16 +62,26 @@ LIMITED = ("Too many failed logins for this account or from this address. Wait {
            "again, or ask an admin to check your account.")
 
 
-def check_password_policy(password: str) -> None:
-    """Refuse a password shorter than 12 characters (length is what makes a password hard to guess)."""
+def check_password_policy(password: str, email: str = "") -> None:
+    """Refuse a password shorter than 12 characters, one of the common ones, or one containing the email.
+
+    Length makes a password hard to guess only if it is not on the lists guessers start with.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordRejected(f"the password must have at least {MIN_PASSWORD_LENGTH} characters "
                                f"(it has {len(password)})")
+    lower, email = password.lower(), email.strip().lower()
+    local = email.split("@", 1)[0]
+    if email and (email in lower or (len(local) >= 3 and local in lower)):
+        raise PasswordRejected("the password must not contain the account's email address or its name part")
+    why = weakness(password)
+    if why is not None:
+        raise PasswordRejected(f"the password is too easy to guess: {why}")
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, email: str = "") -> str:
     """Return the Argon2id hash of a password that meets the policy."""
-    check_password_policy(password)
+    check_password_policy(password, email)
     return _hasher.hash(password)
 
 
@@ -102,14 +114,14 @@ def create_user(db: Session, email: str, role: str, password: str, *, agency: st
     if agency and agency not in agencies:
         problems.append(f"agency {agency!r} is not in the agencies file (known: {', '.join(sorted(agencies))})")
     try:
-        check_password_policy(password)
+        check_password_policy(password, email)
     except PasswordRejected as exc:
         problems.append(str(exc))
     if not problems and db.scalar(select(User.id).where(User.email == email)) is not None:
         problems.append(f"an account for {email} exists already")
     if problems:
         raise AccountRejected("; ".join(problems))
-    user = User(email=email, role=role, agency=agency or None, password_hash=hash_password(password))
+    user = User(email=email, role=role, agency=agency or None, password_hash=hash_password(password, email))
     db.add(user)
     db.flush()
     return user
@@ -138,16 +150,21 @@ def authenticate(db: Session, config: Config, email: str, password: str, address
     email = email.strip().lower()
     since = now - timedelta(minutes=config.login_window_minutes)
     keys = (_attempt_key(config, "email", email), _attempt_key(config, "address", address))
-    if (_failures(db, keys[0], since) >= config.login_max_failures
-            or _failures(db, keys[1], since) >= config.login_max_failures_per_address):
+    # Count this attempt before checking it, committed: of a burst of simultaneous attempts each sees the
+    # ones committed before it, so no more than the limit ever reach the password check.
+    reserved = [LoginAttempt(key=k, at=now) for k in keys]
+    db.add_all(reserved)
+    db.commit()
+    if (_failures(db, keys[0], since) > config.login_max_failures
+            or _failures(db, keys[1], since) > config.login_max_failures_per_address):
         raise LoginRefused(LIMITED.format(minutes=config.login_window_minutes), limited=True)
     user = db.scalar(select(User).where(User.email == email)) if email else None
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not ok or user.disabled:
-        db.add_all([LoginAttempt(key=k, at=now) for k in keys])
-        # Old attempts are worthless; delete them here rather than needing a cleanup job.
+        # The attempt stays counted as a failure. Old attempts are worthless; deleted here, not by a cleanup job.
         db.execute(delete(LoginAttempt).where(LoginAttempt.at < since))
         raise LoginRefused(BAD_LOGIN)
+    db.execute(delete(LoginAttempt).where(LoginAttempt.id.in_([r.id for r in reserved])))  # it succeeded
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_login_at = now
@@ -263,6 +280,9 @@ def log_out() -> None:
 
 def safe_next(target: str | None) -> str | None:
     """Return `target` if it is a path on this site, else None (no open redirect after login)."""
+    if target and (len(target) > 2000 or any(ord(ch) < 32 or ord(ch) == 127 for ch in target)):
+        # A CR/LF here would end up in the Location header: refuse the request rather than fail on it.
+        raise BadRequest("next must be a path on this site, without control characters")
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     parts = urlsplit(target)
@@ -310,6 +330,13 @@ def init_app(app: Flask) -> None:
     app.config.update(SESSION_COOKIE_SECURE=config.public_base_url.startswith("https://"),
                       SESSION_COOKIE_HTTPONLY=True,  # scripts cannot read it: an XSS cannot steal a login
                       SESSION_COOKIE_SAMESITE="Lax")  # other sites' forms and fetches do not carry it
+
+    if config.public_base_url.startswith("https://"):
+        @app.after_request
+        def strict_transport(resp: Response) -> Response:
+            # Served over https: browsers must never fall back to plain http, where the cookie could be read.
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+            return resp
 
     @app.context_processor
     def auth_helpers() -> dict[str, object]:

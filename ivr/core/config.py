@@ -7,6 +7,7 @@ start-up checks cannot drift apart from the code (a test compares them).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -189,6 +190,16 @@ SETTINGS: tuple[Setting, ...] = (
             "How long one live-board connection (server-sent events) is held before the browser is asked to "
             "reconnect (it resumes from Last-Event-ID): bounds how long a web worker thread stays busy.",
             default="120", kind=int),
+    # -- settings added by the edges work (faults, races, abuse) --
+    Setting("TWILIO_MEDIA_HOSTS", "twilio_media_hosts",
+            "Hosts recordings may be fetched from, comma-separated host or host:port (a host without a port matches "
+            "any port). No other host is asked, or sent credentials, even by a redirect.", default="api.twilio.com"),
+    Setting("HOTLINE_CALLBACK_PREFIXES", "callback_prefixes",
+            "Comma-separated number prefixes (E.164, e.g. +679) the hotline may ring back for a missed call or key 8. "
+            "Empty: the country code of TWILIO_CALLER_ID.", default=""),
+    Setting("HOTLINE_CALLBACK_HOURLY_LIMIT", "callback_hourly_limit",
+            "Callbacks (missed call, key 8) the whole hotline may promise per hour, all numbers together: a cap on "
+            "what toll fraud could cost.", default="30", kind=int),
 )
 
 
@@ -259,6 +270,10 @@ class Config:
     answer_max_seconds: int = 300
     # live board work
     board_stream_seconds: int = 120
+    # edges work
+    twilio_media_hosts: str = "api.twilio.com"
+    callback_prefixes: str = ""
+    callback_hourly_limit: int = 30
     testing: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -300,6 +315,7 @@ class Config:
             problems.append("HOTLINE_BOARD_STREAM_SECONDS must be between 1 and 3600")
         problems.extend(self._delivery_problems())
         problems.extend(self._dashboard_problems())
+        problems.extend(self._edge_problems())
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -369,6 +385,34 @@ class Config:
         if not 0 <= self.callback_daily_limit <= 100:
             problems.append("HOTLINE_CALLBACK_DAILY_LIMIT must be between 0 and 100")
         return problems
+
+    def _edge_problems(self) -> list[str]:
+        """Name what is wrong with the media hosts and callback limits."""
+        problems = []
+        if not self.media_hosts or any(not re.fullmatch(r"[a-z0-9.-]+(:\d{1,5})?|\[[0-9a-f:]+\](:\d{1,5})?", h)
+                                       for h in self.media_hosts):
+            problems.append("TWILIO_MEDIA_HOSTS must be comma-separated host or host:port (e.g. api.twilio.com)")
+        if any(not re.fullmatch(r"\+\d{1,15}", p) for p in self.callback_number_prefixes):
+            problems.append("HOTLINE_CALLBACK_PREFIXES must be comma-separated +digits prefixes (e.g. +679)")
+        if not 0 <= self.callback_hourly_limit <= 10000:
+            problems.append("HOTLINE_CALLBACK_HOURLY_LIMIT must be between 0 and 10000")
+        return problems
+
+    @property
+    def media_hosts(self) -> tuple[str, ...]:
+        """Return TWILIO_MEDIA_HOSTS as a tuple of lowercased host or host:port entries."""
+        return tuple(h.strip().lower() for h in self.twilio_media_hosts.split(",") if h.strip())
+
+    @property
+    def callback_number_prefixes(self) -> tuple[str, ...]:
+        """Return the prefixes callbacks may dial: HOTLINE_CALLBACK_PREFIXES, else TWILIO_CALLER_ID's country code."""
+        from ivr.core.country_codes import country_code
+
+        given = tuple(p.strip() for p in self.callback_prefixes.split(",") if p.strip())
+        if given:
+            return given
+        code = country_code(self.twilio_caller_id)
+        return (f"+{code}",) if code else ()
 
     @property
     def prompts_cache(self) -> Path:

@@ -6,6 +6,7 @@ connection pool instead of opening their own.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,6 +37,8 @@ class Database:
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                if url.startswith("sqlite:///") and "?" not in path:
+                    _owner_only(Path(path))
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30,
                                       "factory": writer_lock.connection_class(path)}
         else:
@@ -78,6 +81,21 @@ class Database:
 def upsert_insert(dialect: str) -> Callable[..., Any]:
     """Return the INSERT construct of a dialect that knows ON CONFLICT (SQLite and PostgreSQL both do)."""
     return postgresql_insert if dialect == "postgresql" else sqlite_insert
+
+
+def _owner_only(path: Path) -> None:
+    """Create the SQLite file (and tighten its WAL and shared-memory files) readable by its owner alone.
+
+    It holds callers' encrypted numbers, transcripts and officials' password hashes; SQLite gives the WAL
+    the main file's mode, so creating the main file 0600 first keeps the WAL private too.
+    """
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        try:
+            if name.stat().st_mode & 0o077:
+                name.chmod(0o600)
+        except FileNotFoundError:
+            continue
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -5,6 +5,7 @@ received ──ingest──▶ stored ──transcribe──▶ ready           
 ready | needs_listening ──route──▶ routed                    (agency chosen, notifications queued)
 received ──ingest──▶ audio_unreadable                        (the download is not audio: kept, shown)
 any ──job failed for good──▶ failed                          (shown by `hotline jobs`, retried by it)
+duplicate: a second message for one recording, made by the keep race before migration 0008 (never moved on)
 
 Both the web app (which enqueues the first job) and the worker (which moves messages on) use these
 names; the sweeper re-enqueues a message whose state has not moved for too long.
@@ -27,6 +28,7 @@ NEEDS_LISTENING = "needs_listening"
 AUDIO_UNREADABLE = "audio_unreadable"
 FAILED = "failed"
 ROUTED = "routed"
+DUPLICATE = "duplicate"
 
 TRANSCRIBED = (READY, NEEDS_LISTENING)
 WAITING = (RECEIVED, STORED, *TRANSCRIBED)

@@ -54,16 +54,15 @@ class InlineQueue:
     """Run jobs on one background thread of this process, retrying with the same backoff as RQ.
 
     Each job waits for a gap between the webhooks of live calls first (ivr/core/live_calls.py), at most
-    `defer` seconds after it was queued.
+    `defer` seconds after it was queued. A failed job waits for its retry on a timer, off the thread: one
+    unfetchable recording must not hold every other job of the process behind its backoff.
     """
 
-    def __init__(self, config: Config, sleep: Callable[[float], None] = time.sleep,
-                 delays: list[float] | None = None, defer: float = DEFER_SECONDS) -> None:
+    def __init__(self, config: Config, delays: list[float] | None = None, defer: float = DEFER_SECONDS) -> None:
         self.config = config
         self.defer = defer
         self.delays: list[float] = list(delays) if delays is not None else backoff(config)
-        self._sleep = sleep
-        self._jobs: stdlib_queue.Queue[tuple[str, str, tuple[Any, ...], float]] = stdlib_queue.Queue()
+        self._jobs: stdlib_queue.Queue[tuple[str, str, tuple[Any, ...], float, int]] = stdlib_queue.Queue()
         self._pending: set[str] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -78,7 +77,7 @@ class InlineQueue:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="inline-queue", daemon=True)
                 self._thread.start()
-        self._jobs.put((job_id, func, args, time.monotonic()))
+        self._jobs.put((job_id, func, args, time.monotonic(), 0))
         return True
 
     def join(self, timeout: float = 30.0) -> bool:
@@ -96,29 +95,37 @@ class InlineQueue:
 
         runtime.set_config(self.config)
         while True:
-            job_id, func, args, queued_at = self._jobs.get()
+            job_id, func, args, queued_at, attempt = self._jobs.get()
+            retrying = False
             try:
                 with live_calls.background(until=queued_at + self.defer):  # callers first
                     live_calls.pause()
-                    self._attempt(job_id, func, args)
+                    retrying = self._attempt(job_id, func, args, attempt)
             finally:
-                with self._lock:
-                    self._pending.discard(job_id)
+                if not retrying:
+                    with self._lock:
+                        self._pending.discard(job_id)
                 self._jobs.task_done()
 
-    def _attempt(self, job_id: str, func: str, args: tuple[Any, ...]) -> None:
-        for attempt in range(len(self.delays) + 1):
-            try:
-                resolve(func)(*args)
-                self.done += 1
-                return
-            except Exception as exc:  # a failed job must not kill the thread; it is retried, then recorded
-                log.warning("job %s attempt %d failed: %s", job_id, attempt + 1, type(exc).__name__)
-                if attempt < len(self.delays):
-                    self._sleep(self.delays[attempt])
-                else:
-                    log.exception("job %s failed for good", job_id)
-                    self.failed.append(FailedJob(job_id, func, args, f"{type(exc).__name__}: {exc}"))
+    def _attempt(self, job_id: str, func: str, args: tuple[Any, ...], attempt: int) -> bool:
+        """Run a job once; on failure schedule its retry on a timer and say so (True), or record it failed."""
+        try:
+            resolve(func)(*args)
+            self.done += 1
+            return False
+        except Exception as exc:  # a failed job must not kill the thread; it is retried, then recorded
+            log.warning("job %s attempt %d failed: %s", job_id, attempt + 1, type(exc).__name__)
+            if attempt < len(self.delays):
+                timer = threading.Timer(self.delays[attempt], self._retry, args=(job_id, func, args, attempt + 1))
+                timer.daemon = True  # a stopping process does not wait for it: SQL keeps the work for the sweeper
+                timer.start()
+                return True
+            log.exception("job %s failed for good", job_id)
+            self.failed.append(FailedJob(job_id, func, args, f"{type(exc).__name__}: {exc}"))
+            return False
+
+    def _retry(self, job_id: str, func: str, args: tuple[Any, ...], attempt: int) -> None:
+        self._jobs.put((job_id, func, args, time.monotonic(), attempt))
 
 
 class RQQueue:

@@ -47,7 +47,7 @@ class AuditRow:
 def parse_audit_filter(args: Mapping[str, str]) -> AuditFilter:
     """Read the audit page's query string; raise FilterRejected naming a malformed value."""
     before = args.get("before", "").strip()
-    if before and not before.isdigit():
+    if before and not (before.isdigit() and len(before) <= 18):  # 18 digits: always inside a BIGINT
         raise FilterRejected(f"'before' must be an audit row id, not {before!r}")
     return AuditFilter(action=args.get("action", "").strip() or None,
                        email=args.get("email", "").strip().lower() or None,

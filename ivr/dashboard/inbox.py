@@ -80,7 +80,7 @@ def decode_cursor(raw: str) -> tuple[datetime, int]:
     """Read a `before` cursor; raise FilterRejected when it is not one of ours."""
     stamp, sep, ident = raw.partition("~")
     try:
-        if not sep:
+        if not sep or not ident.isdigit() or len(ident) > 18:  # 18 digits: always inside a BIGINT
             raise ValueError(raw)
         return datetime.fromisoformat(stamp), int(ident)
     except ValueError as exc:

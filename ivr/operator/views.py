@@ -10,13 +10,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import secrets
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from sqlalchemy import select, update
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ivr.core.auth import current_user
 from ivr.core.csrf import check_csrf, csrf_token, rotate_csrf_token
+from ivr.core.models.accounts import OperatorSession
+from ivr.core.models.base import utcnow
 from ivr.core.prompt_audio import MISSING, PromptFile
 from ivr.core.services import Services, services
 from ivr.operator.recordings import ACCEPTED, MAX_SECONDS, RecordingRejected, store_recording
@@ -54,8 +58,20 @@ def _fingerprint(svc: Services) -> str:
 def _logged_in(svc: Services) -> bool:
     if _admin():
         return True
-    return bool(svc.config.operator_token) and hmac.compare_digest(str(session.get(SESSION_KEY, "")),
-                                                                   _fingerprint(svc))
+    fingerprint, _, token = str(session.get(SESSION_KEY, "")).partition(":")
+    return (bool(svc.config.operator_token and token) and hmac.compare_digest(fingerprint, _fingerprint(svc))
+            and _session_open(svc, token))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _session_open(svc: Services, token: str) -> bool:
+    """Tell whether this operator login is still open in SQL: a logout ends it for every copy of the cookie."""
+    with svc.db.session() as db:
+        return db.scalar(select(OperatorSession.id).where(OperatorSession.token_hash == _token_hash(token),
+                                                          OperatorSession.ended_at.is_(None))) is not None
 
 
 def _admin() -> bool:
@@ -119,8 +135,11 @@ def login() -> Response | tuple[str, int] | str:
     if not hmac.compare_digest(sent.encode(), svc.config.operator_token.encode()):
         log.warning("operator login refused")
         return render_template("operator/login.html", error="That token is not right."), 403
+    token = secrets.token_urlsafe(32)
+    with svc.db.session() as db:
+        db.add(OperatorSession(token_hash=_token_hash(token)))
     session.clear()
-    session[SESSION_KEY] = _fingerprint(svc)
+    session[SESSION_KEY] = f"{_fingerprint(svc)}:{token}"
     rotate_csrf_token()  # a token planted before login is worthless after it
     log.info("operator logged in")
     return redirect(url_for("operator.languages"))  # type: ignore[return-value]
@@ -128,7 +147,12 @@ def login() -> Response | tuple[str, int] | str:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Forget the operator's session (a POST with CSRF, so another site cannot log them out)."""
+    """End the operator's session in SQL and in the cookie (a POST with CSRF, so another site cannot log them out)."""
+    _, _, token = str(session.get(SESSION_KEY, "")).partition(":")
+    if token:
+        with services().db.session() as db:
+            db.execute(update(OperatorSession).where(OperatorSession.token_hash == _token_hash(token))
+                       .values(ended_at=utcnow()))
     session.clear()
     return redirect(url_for("operator.login"))  # type: ignore[return-value]
 

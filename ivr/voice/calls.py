@@ -220,25 +220,41 @@ def upsert_recording(session: Session, update: RecordingUpdate) -> int | None:
 
 
 def keep_message(session: Session, call: Call, state: CallState, *, confirmed: bool = True) -> Message:
-    """Turn the call's recording and choices into a message with a fresh reference number."""
-    rec = session.scalar(select(Recording).where(Recording.recording_sid == state.recording_sid))
-    if rec is not None and rec.message is not None:
-        return rec.message  # the keep webhook was repeated: one message per recording
+    """Turn the call's recording and choices into a message with a fresh reference number, once per recording.
+
+    One INSERT … ON CONFLICT on messages.recording_sid (unique), not a read then a write: two keep webhooks
+    at the same instant (or a keep and the end-of-call callback) both get the one message, never two.
+    """
     anonymous = state.consent == "anonymous"
     for _ in range(20):
         reference = new_reference()
         if session.scalar(select(Message.id).where(Message.reference == reference)) is None:
             break
-    message = Message(reference=reference, call_id=call.id,
-                      # Anonymous: no link to the phone at all, so the report cannot lead back to the caller.
-                      caller_id=None if anonymous else call.caller_id,
-                      language=state.language or "en", topic=state.topic, place=state.place,
-                      consent=state.consent or "anonymous", confirmed=confirmed, status="received")
-    session.add(message)
-    session.flush()
-    if rec is not None:
-        rec.message_id = message.id
-        rec.discarded = False
+    now = utcnow()
+    values = dict(reference=reference, call_id=call.id,
+                  # Anonymous: no link to the phone at all, so the report cannot lead back to the caller.
+                  caller_id=None if anonymous else call.caller_id,
+                  language=state.language or "en", topic=state.topic, place=state.place,
+                  consent=state.consent or "anonymous", confirmed=confirmed, status="received",
+                  pipeline="received", pipeline_at=now, created_at=now, updated_at=now,
+                  recording_sid=state.recording_sid)
+    if not state.recording_sid:
+        unrecorded = Message(**values)
+        session.add(unrecorded)
+        session.flush()
+        return unrecorded
+    messages_t = _table(Message)
+    insert = upsert_insert(session.get_bind().dialect.name)
+    message_id = session.execute(insert(messages_t).values(**values).on_conflict_do_nothing(
+        index_elements=[messages_t.c.recording_sid]).returning(messages_t.c.id)).scalar()
+    if message_id is None:  # kept already, by a repeated or simultaneous webhook: one message per recording
+        message_id = session.scalar(select(Message.id).where(Message.recording_sid == state.recording_sid))
+    recordings_t = _table(Recording)
+    session.execute(update(recordings_t).where(recordings_t.c.recording_sid == state.recording_sid,
+                                               recordings_t.c.message_id.is_(None))
+                    .values(message_id=message_id, discarded=False))
+    message = session.get(Message, message_id)
+    assert message is not None
     return message
 
 

@@ -26,6 +26,7 @@ from ivr.core.models.delivery import (
     COMPLETED,
     FAILED,
     HELD,
+    REFUSED,
     SCHEDULED,
     CallAttempt,
     CallEvent,
@@ -69,10 +70,17 @@ def callbacks_offered(config: Config) -> bool:
 
 
 def callbacks_today(session: Session, config: Config, number_hash: str, now: datetime) -> int:
-    """Count the callbacks this number has had since the start of the local day."""
+    """Count the callbacks this number has had since the start of the local day (refusals aside)."""
     since = local_day_start(now, parse_timezone(config.timezone))
     return int(session.scalar(select(func.count(Delivery.id)).where(
-        Delivery.number_hash == number_hash, Delivery.kind == CALLBACK, Delivery.created_at >= since)) or 0)
+        Delivery.number_hash == number_hash, Delivery.kind == CALLBACK, Delivery.status != REFUSED,
+        Delivery.created_at >= since)) or 0)
+
+
+def callbacks_this_hour(session: Session, now: datetime) -> int:
+    """Count the callbacks promised in the last hour, to every number together (refusals aside)."""
+    return int(session.scalar(select(func.count(Delivery.id)).where(
+        Delivery.kind == CALLBACK, Delivery.status != REFUSED, Delivery.created_at >= now - timedelta(hours=1))) or 0)
 
 
 def open_callback(session: Session, caller: Caller) -> Delivery | None:
@@ -81,28 +89,62 @@ def open_callback(session: Session, caller: Caller) -> Delivery | None:
                                                  Delivery.status.in_((SCHEDULED, CALLING))))
 
 
-def callback_allowed(session: Session, config: Config, caller: Caller | None, now: datetime) -> bool:
-    """Tell whether the hotline can promise this caller a callback now."""
+def number_allowed(config: Config, number: str) -> bool:
+    """Tell whether a callback may dial this number: it starts with one of HOTLINE_CALLBACK_PREFIXES.
+
+    Callbacks are paid by the hotline: a missed call from a premium or satellite range must not be rung back.
+    """
+    digits = "+" + "".join(ch for ch in number if ch.isdigit()) if number.strip().startswith("+") else ""
+    return bool(digits) and any(digits.startswith(prefix) for prefix in config.callback_number_prefixes)
+
+
+def callback_refusal(session: Session, config: Config, caller: Caller | None, number: str, now: datetime) -> str | None:
+    """Say why the hotline cannot promise this caller a callback now (None: it can)."""
     if caller is None or not config.twilio_caller_id:
-        return False  # a withheld number cannot be rung, and without a caller id nothing is dialled
+        return "no number"  # a withheld number cannot be rung, and without a caller id nothing is dialled
     if open_callback(session, caller) is not None:
-        return True  # already promised: pressing 8 again keeps that promise, it does not add a call
-    return callbacks_today(session, config, caller.number_hash, now) < config.callback_daily_limit
+        return None  # already promised: pressing 8 again keeps that promise, it does not add a call
+    if not number_allowed(config, number):
+        return OUTSIDE_PREFIXES
+    if callbacks_today(session, config, caller.number_hash, now) >= config.callback_daily_limit:
+        return "daily limit for this number"
+    if callbacks_this_hour(session, now) >= config.callback_hourly_limit:
+        return HOURLY_LIMIT
+    return None
+
+
+OUTSIDE_PREFIXES = "number outside HOTLINE_CALLBACK_PREFIXES"
+HOURLY_LIMIT = "HOTLINE_CALLBACK_HOURLY_LIMIT reached"
+COUNTED_REFUSALS = (OUTSIDE_PREFIXES, HOURLY_LIMIT)  # the signs of toll fraud; a caller's daily limit is not
+
+
+def callback_allowed(session: Session, config: Config, caller: Caller | None, now: datetime, number: str = "",
+                     *, reason: str = "key-8") -> bool:
+    """Tell whether the hotline can promise this caller a callback now; a refusal for abuse is counted."""
+    refusal = callback_refusal(session, config, caller, number, now)
+    if refusal in COUNTED_REFUSALS and caller is not None:
+        # Counted in SQL (not the number: its keyed hash), so `hotline jobs` and /health show refusals.
+        session.add(Delivery(kind=CALLBACK, caller_id=caller.id, number_hash=caller.number_hash, reason=reason,
+                             status=REFUSED, held_reason=refusal, created_at=now))
+        log.warning("callback refused for caller %s: %s", caller.id, refusal)
+    return refusal is None
 
 
 def request_callback(session: Session, config: Config, caller: Caller | None, number: str, *, reason: str,
                      language: str | None, now: datetime) -> Delivery | None:
     """Record a callback the caller asked for and keep their number for it; None when it is refused.
 
-    Refused for a withheld number, past the daily limit, or when outbound calls are not configured.
-    A callback already waiting is returned as it is, so a repeated webhook never rings twice.
+    Refused for a withheld number, a number outside HOTLINE_CALLBACK_PREFIXES, past the daily limit of the
+    number or the hourly limit of the hotline, or when outbound calls are not configured. A callback already
+    waiting is returned as it is, so a repeated webhook never rings twice.
     """
-    if not callback_allowed(session, config, caller, now):
+    if caller is not None:
+        existing = open_callback(session, caller)
+        if existing is not None:
+            return existing
+    if not callback_allowed(session, config, caller, now, number, reason=reason):
         return None
     assert caller is not None
-    existing = open_callback(session, caller)
-    if existing is not None:
-        return existing
     if remember_number(session, config, caller, number, keep=CALLBACK_KEEP, now=now) is None:
         return None
     delivery = Delivery(kind=CALLBACK, caller_id=caller.id, number_hash=caller.number_hash, reason=reason,

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
@@ -24,7 +25,7 @@ from ivr.core.pipeline import INGEST_JOB
 from ivr.core.privacy import hash_number
 from ivr.core.services import Services, services
 from ivr.radio import polls
-from ivr.voice import calls, state_token
+from ivr.voice import calls, journal, state_token
 from ivr.voice.answers import answer_audio_url
 from ivr.voice.flow import (
     CallState,
@@ -45,7 +46,6 @@ from ivr.voice.outbound_calls import (
     callbacks_offered,
     caller_number,
     keep_number_for_consent,
-    missed_call,
     place_call_job_id,
     request_callback,
 )
@@ -62,6 +62,7 @@ SID = re.compile(r"^[A-Za-z0-9_-]{2,64}$")
 NODE = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 CALL_STATUSES = {"queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}
 LIVE_ENDPOINTS = {"voice.incoming", "voice.step", "voice.recorded", "voice.spoken"}
+DB_DOWN = (OperationalError, InterfaceError)  # the database does not answer (not: a query of ours is wrong)
 
 
 def twiml(body: str, status: int = 200) -> Response:
@@ -327,7 +328,7 @@ def _key_event(svc: Services, session: Session, row: CallRow, state: CallState, 
                                          svc.config.public_base_url)
     callback = None
     if current is not None and node == state.node and _asks_callback(current, pressed):
-        callback = callback_allowed(session, svc.config, row.caller(), utcnow())
+        callback = callback_allowed(session, svc.config, row.caller(), utcnow(), caller_number(request.form))
     return Keys(node=node, digits=digits, lookup=lookup, callback=callback, bulletin=bulletin)
 
 
@@ -367,6 +368,15 @@ def recorded() -> Response:
     if sid is None:
         return twiml(render_error(svc.prompts, svc.default_language()))
     carried = _carried_state()
+    try:
+        return _recorded(svc, sid, carried)
+    except DB_DOWN:
+        if SID.match(request.form.get("RecordingSid", "")):
+            journal.park(svc.config, "recording", request.form)  # the recording must not outlive its message
+        raise
+
+
+def _recorded(svc: Services, sid: str, carried: CallState | None) -> Response:
     with svc.db.session() as session:
         call = calls.find_call(session, sid)
         if call is None:
@@ -393,12 +403,12 @@ def recording_status() -> Response:
     sid, rec_sid, url = _call_sid(), form.get("RecordingSid", ""), form.get("RecordingUrl", "")
     if sid is None or not SID.match(rec_sid) or not url.startswith(("http://", "https://")):
         abort(400, description="CallSid, RecordingSid and RecordingUrl are required")
-    status = form.get("RecordingStatus", "completed")[:20]
-    with svc.db.session() as session:
-        message_id = calls.upsert_recording(session, calls.RecordingUpdate(
-            rec_sid, sid, url, _int(form.get("RecordingDuration")), status))
-    if message_id is not None and status == "completed":
-        svc.queue.enqueue(INGEST_JOB, message_id, job_id=f"ingest-{rec_sid}")
+    try:
+        with svc.db.session() as session:
+            jobs = journal.apply_recording(session, form)
+    except DB_DOWN:
+        return _parked("recording")
+    jobs.run(svc.config)
     return empty_twiml()
 
 
@@ -410,20 +420,22 @@ def call_status() -> Response:
     status = request.form.get("CallStatus", "")
     if sid is None or status not in CALL_STATUSES:
         abort(400, description="CallSid and a known CallStatus are required")
-    with svc.db.session() as session:
-        call = calls.find_call(session, sid)
-        # Rang and hung up before we answered (a "missed call"): the hotline rings them back, free.
-        _queue_callback(svc, session, missed_call(session, svc.config, call, request.form, now=utcnow()))
-        if call is None:
-            return empty_twiml()
-        message = calls.end_call(session, call, status, _int(request.form.get("CallDuration")))
-        if message is not None:
-            keep_number_for_consent(session, svc.config, call.caller, caller_number(request.form), message.consent,
-                                    now=utcnow())
-        rec_sid = calls.load_state(call).recording_sid
-        message_id = message.id if message is not None else None
-    if message_id is not None:
-        svc.queue.enqueue(INGEST_JOB, message_id, job_id=f"ingest-{rec_sid}")
+    try:
+        with svc.db.session() as session:
+            jobs = journal.apply_status(session, svc.config, request.form)
+    except DB_DOWN:
+        return _parked("status")
+    jobs.run(svc.config)
+    return empty_twiml()
+
+
+def _parked(kind: str) -> Response:
+    """Keep a callback Twilio will not send again in the local journal; 503 only if even that failed."""
+    try:
+        journal.park(services().config, kind, request.form)
+    except OSError:
+        log.exception("database unreachable and the journal not writable: %s callback lost", kind)
+        return twiml('<?xml version="1.0" encoding="UTF-8"?><Response />', status=503)
     return empty_twiml()
 
 

@@ -44,10 +44,11 @@ def csrf_of(html: str) -> str:
 
 
 @pytest.fixture
-def operator_app(prompt_app: Callable[..., Flask], rendered_cache: Path) -> Flask:
-    # The shared cache is only read: uploads go to HOTLINE_DATA_DIR/prompt-recordings.
+def operator_app(prompt_app: Callable[..., Flask], rendered_cache: Path, sqlite_url: str) -> Flask:
+    # The shared cache is only read: uploads go to HOTLINE_DATA_DIR/prompt-recordings. Migrated: operator
+    # logins are kept in SQL (a logout ends them everywhere).
     return prompt_app(operator_token=OPERATOR_TOKEN, prompts_cache_dir=rendered_cache,
-                      prompt_upload_max_bytes=200_000)
+                      prompt_upload_max_bytes=200_000, database_url=sqlite_url)
 
 
 def logged_in(app: Flask) -> tuple[FlaskClient, str]:
@@ -171,12 +172,13 @@ def test_mark_reviewed_is_escaped_and_editing_a_prompt_makes_it_a_draft_again(op
     assert not review_of(edited, svc.config.data_dir).reviewed
 
 
-def test_prompt_text_is_escaped_on_the_page(prompt_app: Callable[..., Flask], menus_copy: Path) -> None:
+def test_prompt_text_is_escaped_on_the_page(prompt_app: Callable[..., Flask], menus_copy: Path,
+                                            sqlite_url: str) -> None:
     path = menus_copy / "prompts" / "fr.toml"
     body = re.sub(r"(?m)^goodbye = .*$", 'goodbye = "<script>alert(1)</script> Au revoir & merci"',
                   path.read_text(encoding="utf-8"))
     path.write_text(body, encoding="utf-8")
-    app = prompt_app(operator_token=OPERATOR_TOKEN, menus_dir=menus_copy)
+    app = prompt_app(operator_token=OPERATOR_TOKEN, menus_dir=menus_copy, database_url=sqlite_url)
     client, _ = logged_in(app)
     page = client.get("/operator/prompts/fr").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Au revoir &amp; merci" in page and "<script>" not in page

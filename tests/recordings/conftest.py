@@ -43,6 +43,7 @@ class Credentials(TypedDict):
 
     account_sid: str
     auth_token: str
+    hosts: tuple[str, ...]
 
 
 @dataclass
@@ -98,7 +99,10 @@ class FakeTwilio:
 
     def credentials(self) -> Credentials:
         """Return the right credentials as fetch_recording's keyword arguments."""
-        return {"account_sid": self.account_sid, "auth_token": self.auth_token}
+        return {"account_sid": self.account_sid, "auth_token": self.auth_token, "hosts": self.hosts}
+
+    # This local Twilio is the one media host the fetcher may use (TWILIO_MEDIA_HOSTS in the app).
+    hosts = ("127.0.0.1",)
 
     @staticmethod
     def reply(status: int = 200, body: bytes = b"", headers: dict[str, str] | None = None, *,

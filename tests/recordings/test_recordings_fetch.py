@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # conftest is not importable at run time under --import-mode=
 Nap = Callable[[float], None]
 ACCOUNT_SID = "AC" + "a1" * 16
 SID = "RE" + "0123456789abcdef" * 2
-CREDS: Credentials = {"account_sid": ACCOUNT_SID, "auth_token": "some-token"}
+CREDS: Credentials = {"account_sid": ACCOUNT_SID, "auth_token": "some-token",
+                      "hosts": ("127.0.0.1", "api.twilio.invalid")}
 
 
 # -- URLs ----------------------------------------------------------------------------------------
@@ -59,7 +60,7 @@ def test_fetches_wav_with_basic_auth(twilio: FakeTwilio, wav: bytes, nap: Nap, s
 
 def test_public_media_needs_no_credentials(twilio: FakeTwilio, wav: bytes) -> None:
     twilio.require_auth = False
-    got = fetch_recording(twilio.add(wav))
+    got = fetch_recording(twilio.add(wav), hosts=twilio.hosts)
     assert got.data == wav
     assert twilio.hits()[0].authorization is None
 
@@ -149,7 +150,7 @@ def test_unreachable_host_fails_with_no_status(nap: Nap) -> None:
 
 def test_401_without_credentials_says_what_to_configure(twilio: FakeTwilio, wav: bytes, nap: Nap) -> None:
     with pytest.raises(FetchFailed) as caught:
-        fetch_recording(twilio.add(wav), sleep=nap)
+        fetch_recording(twilio.add(wav), hosts=twilio.hosts, sleep=nap)
 
     assert caught.value.status == 401
     assert not caught.value.retryable
@@ -159,7 +160,8 @@ def test_401_without_credentials_says_what_to_configure(twilio: FakeTwilio, wav:
 
 def test_401_with_wrong_token_is_not_retried(twilio: FakeTwilio, wav: bytes, nap: Nap) -> None:
     with pytest.raises(FetchFailed, match="refused the credentials") as caught:
-        fetch_recording(twilio.add(wav), account_sid=twilio.account_sid, auth_token="wrong", sleep=nap)
+        fetch_recording(twilio.add(wav), account_sid=twilio.account_sid, auth_token="wrong", hosts=twilio.hosts,
+                        sleep=nap)
     assert caught.value.status == 401 and len(twilio.hits()) == 1
     assert "wrong" not in str(caught.value)  # the token never appears in an error
 
@@ -196,11 +198,36 @@ def test_credentials_do_not_follow_a_redirect_to_another_host(twilio: FakeTwilio
     cdn = twilio.base.replace("127.0.0.1", "localhost") + f"/media/{SID}.wav"
     url = twilio.add(wav, twilio.reply(302, b"", {"Location": cdn}))
 
-    assert fetch_recording(url, **twilio.credentials()).data == wav
+    assert fetch_recording(url, **{**twilio.credentials(), "hosts": ("127.0.0.1", "localhost")}).data == wav
 
     api, media = twilio.hits()
     assert api.authorization == twilio.expected_authorization()
     assert media.path == f"/media/{SID}.wav" and media.authorization is None
+
+
+def test_refuses_a_redirect_off_the_media_hosts(twilio: FakeTwilio, wav: bytes) -> None:
+    elsewhere = twilio.base.replace("127.0.0.1", "localhost") + f"/media/{SID}.wav"
+    url = twilio.add(wav, twilio.reply(302, b"", {"Location": elsewhere}))
+
+    with pytest.raises(FetchFailed, match="not a Twilio media host") as caught:
+        fetch_recording(url, **twilio.credentials())  # hosts: 127.0.0.1 only
+
+    assert not caught.value.retryable
+    assert [hit.path for hit in twilio.hits()] == [f"/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{SID}.wav"]
+
+
+def test_fetches_nothing_and_sends_no_credentials_off_the_media_hosts(twilio: FakeTwilio, wav: bytes) -> None:
+    url = twilio.add(wav)  # a signed webhook may name any URL: here one on this machine, not Twilio's
+
+    for hosts in (("api.twilio.com",), ("localhost",), ("127.0.0.1:1",)):
+        with pytest.raises(FetchFailed, match="not a Twilio media host") as caught:
+            fetch_recording(url, **{**twilio.credentials(), "hosts": hosts})
+        assert caught.value.attempts == 0 and not caught.value.retryable
+        with pytest.raises(DeleteFailed, match="not a Twilio media host"):
+            delete_remote_recording(url, twilio.account_sid, twilio.auth_token, hosts=hosts)
+    assert twilio.seen == []
+    port = twilio.base.rsplit(":", 1)[1]
+    assert fetch_recording(url, **{**twilio.credentials(), "hosts": (f"127.0.0.1:{port}",)}).data == wav
 
 
 # -- delete ------------------------------------------------------------------------------------------
@@ -209,8 +236,9 @@ def test_credentials_do_not_follow_a_redirect_to_another_host(twilio: FakeTwilio
 def test_deletes_twilios_copy_once(twilio: FakeTwilio, wav: bytes, nap: Nap) -> None:
     url = twilio.add(wav)
 
-    assert delete_remote_recording(url, twilio.account_sid, twilio.auth_token) is True
-    assert delete_remote_recording(url, twilio.account_sid, twilio.auth_token) is False  # already gone: safe to repeat
+    assert delete_remote_recording(url, twilio.account_sid, twilio.auth_token, hosts=twilio.hosts) is True
+    # already gone: safe to repeat
+    assert delete_remote_recording(url, twilio.account_sid, twilio.auth_token, hosts=twilio.hosts) is False
 
     first = twilio.hits("DELETE")[0]
     assert first.path.endswith(f"/Recordings/{SID}.json")
@@ -223,12 +251,12 @@ def test_deletes_twilios_copy_once(twilio: FakeTwilio, wav: bytes, nap: Nap) -> 
 def test_delete_with_wrong_credentials_fails_clearly(twilio: FakeTwilio, wav: bytes) -> None:
     url = twilio.add(wav)
     with pytest.raises(DeleteFailed) as caught:
-        delete_remote_recording(url, twilio.account_sid, "wrong")
+        delete_remote_recording(url, twilio.account_sid, "wrong", hosts=twilio.hosts)
     assert caught.value.status == 401
     assert SID in twilio.recordings
 
 
 def test_delete_needs_credentials(twilio: FakeTwilio, wav: bytes) -> None:
     with pytest.raises(DeleteFailed, match="TWILIO_ACCOUNT_SID"):
-        delete_remote_recording(twilio.add(wav), "", "")
+        delete_remote_recording(twilio.add(wav), "", "", hosts=twilio.hosts)
     assert twilio.seen == []

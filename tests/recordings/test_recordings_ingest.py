@@ -39,10 +39,10 @@ def test_then_twilios_copy_can_go(twilio: FakeTwilio, store: LocalStore, wav: by
     stored = fetch_and_store(url, twilio.sid, store, **twilio.credentials(), sleep=nap)
     assert store.verify(twilio.sid, stored.sha256)
 
-    assert delete_remote_recording(url, twilio.account_sid, twilio.auth_token)
+    assert delete_remote_recording(url, twilio.account_sid, twilio.auth_token, hosts=twilio.hosts)
 
     assert twilio.sid not in twilio.recordings
-    assert fetch_and_store(url, twilio.sid, store, sleep=nap) == stored  # ours is enough now
+    assert fetch_and_store(url, twilio.sid, store, hosts=twilio.hosts, sleep=nap) == stored  # ours is enough now
 
 
 @pytest.mark.parametrize("body", [

@@ -49,6 +49,7 @@ class AgencySystem:
     api_key: str = OPEN311_KEY
     received: list[Received] = field(default_factory=list)
     fail_next: int = 0  # answer this many requests with HTTP 503 first
+    fail_path: str | None = None  # ... only requests to this path (None: any)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -88,7 +89,7 @@ class AgencySystem:
         got = Received(handler.path, dict(handler.headers.items()), body)
         with self._lock:
             self.received.append(got)
-            failing = self.fail_next > 0
+            failing = self.fail_next > 0 and self.fail_path in (None, handler.path)
             self.fail_next -= failing
         if failing:
             return _send(handler, 503, b"busy", "text/plain")

@@ -109,7 +109,8 @@ def test_message_not_yet_transcribed_waits(config: Config) -> None:
 
 def test_target_down_twice_then_up_is_sent_on_the_third_attempt(config: Config,
                                                                 agency_system: AgencySystem) -> None:
-    agency_system.fail_next = 2  # the webhook answers 503 twice (it is served first), then works
+    # The webhook answers 503 twice, then works (the other channels' jobs run meanwhile: retries wait on timers).
+    agency_system.fail_next, agency_system.fail_path = 2, "/hook"
     message_id = add_message(config, topic="water", place="ba", transcript="pipe")
     run_jobs(config, message_id)
     hook = notifications(config)["webhook"]

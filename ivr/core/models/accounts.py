@@ -87,3 +87,14 @@ class Note(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OperatorSession(Base):
+    """One operator-token login: in SQL so a logout ends it in every web worker, not only in that cookie."""
+
+    __tablename__ = "operator_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the cookie's random token
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]

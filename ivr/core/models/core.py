@@ -74,6 +74,8 @@ class Message(Base):
     agency: Mapped[str | None] = mapped_column(String(32))
     routing_reason: Mapped[str | None] = mapped_column(Text)
     routed_at: Mapped[datetime | None]
+    # The recording this message keeps, unique: two keep webhooks at once cannot make two messages (one upsert).
+    recording_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     recording: Mapped[Recording | None] = relationship(back_populates="message", uselist=False)
     transcript: Mapped[Transcript | None] = relationship(back_populates="message", uselist=False)

@@ -13,6 +13,7 @@ from ivr.core.models.base import Base, utcnow
 ANSWER, CALLBACK = "answer", "callback"
 # Delivery.status
 HELD = "held"            # not called: no consent, no number kept, or outbound calls not configured
+REFUSED = "refused"      # a callback not promised: number outside HOTLINE_CALLBACK_PREFIXES, or a limit reached
 SCHEDULED = "scheduled"  # a call is due at next_attempt_at
 CALLING = "calling"      # a call was placed; its status callbacks decide what happens next
 COMPLETED = "completed"  # the caller answered and heard it
