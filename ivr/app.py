@@ -63,6 +63,9 @@ def create_app(config: Config | None = None) -> Flask:
     auth.init_app(app)
     app.register_blueprint(dashboard_login.bp)
     app.register_blueprint(dashboard.bp)
+    from ivr.dashboard import casework_views
+
+    app.register_blueprint(casework_views.bp)  # close unanswered, return ("not ours"), split a group
     from ivr.radio.views import bp as radio_bp
 
     app.register_blueprint(radio_bp)  # the radio hosts' pages, the bulletins' audio and the podcast feed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.core.models.base import Base, utcnow
@@ -74,6 +74,15 @@ class Message(Base):
     agency: Mapped[str | None] = mapped_column(String(32))
     routing_reason: Mapped[str | None] = mapped_column(Text)
     routed_at: Mapped[datetime | None]
+    # Casework (ivr/dashboard/casework.py): why a message was closed unanswered; where a reassignment came
+    # from and why (the receiving agency may return it); the cluster of reports about the same problem it
+    # belongs to (the id of the cluster's lead message), and whether an official split it out of one.
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+    close_note: Mapped[str | None] = mapped_column(Text)
+    reassigned_from: Mapped[str | None] = mapped_column(String(32))
+    reassign_reason: Mapped[str | None] = mapped_column(Text)
+    cluster_id: Mapped[int | None] = mapped_column(index=True)
+    cluster_split: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     recording: Mapped[Recording | None] = relationship(back_populates="message", uselist=False)
     transcript: Mapped[Transcript | None] = relationship(back_populates="message", uselist=False)

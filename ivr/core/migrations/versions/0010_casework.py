@@ -1,0 +1,34 @@
+"""casework: close reasons, reassignment reasons, clusters (ivr/core/models/core.py Message)
+
+Revision ID: 0010
+Revises: 0006
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0010'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('messages') as batch:
+        batch.add_column(sa.Column('close_reason', sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column('close_note', sa.Text(), nullable=True))
+        batch.add_column(sa.Column('reassigned_from', sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column('reassign_reason', sa.Text(), nullable=True))
+        batch.add_column(sa.Column('cluster_id', sa.Integer(), nullable=True))
+        batch.add_column(sa.Column('cluster_split', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.create_index('ix_messages_cluster_id', 'messages', ['cluster_id'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index('ix_messages_cluster_id', table_name='messages')
+    with op.batch_alter_table('messages') as batch:
+        for column in ('cluster_split', 'cluster_id', 'reassign_reason', 'reassigned_from', 'close_note',
+                       'close_reason'):
+            batch.drop_column(column)
