@@ -14,7 +14,7 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from ivr.core.audit import record_audit
-from ivr.core.models import Message
+from ivr.core.models import Answer, Message
 from ivr.core.models.accounts import User
 from ivr.dashboard.messages import ActionRefused
 
@@ -40,6 +40,37 @@ def members(db: Session, message: Message) -> list[Message]:
         return [message]
     return list(db.scalars(select(Message).where(Message.cluster_id == message.cluster_id)
                            .order_by(Message.created_at, Message.id)))
+
+
+def answer_targets(db: Session, message: Message, language: str | None) -> list[Message]:
+    """Return who an answer given on this message's page reaches: itself, or its group's callers in `language`.
+
+    In a group, one answer reaches every open member in the answer's language that has no answer yet
+    (all of them, for an update once each has one); the others wait for an answer in their own language.
+    """
+    group = members(db, message)
+    if len(group) == 1:
+        return [message]
+    language = language or message.language
+    answered = set(db.scalars(select(Answer.message_id).where(Answer.message_id.in_([m.id for m in group]))))
+    reachable = [m for m in group if m.language == language and m.status != "closed"]
+    # Those still waiting; when every one has had an answer, a further answer (an update) reaches them all.
+    targets = [m for m in reachable if m.id not in answered] or reachable
+    if not targets:
+        raise ActionRefused(f"no open message in this group is in {language}")
+    return targets
+
+
+def waiting_languages(db: Session, group: list[Message]) -> dict[str, list[Message]]:
+    """Return the group's open members without an answer, by language."""
+    if len(group) < 2:
+        return {}
+    answered = set(db.scalars(select(Answer.message_id).where(Answer.message_id.in_([m.id for m in group]))))
+    waiting: dict[str, list[Message]] = {}
+    for m in group:
+        if m.status != "closed" and m.id not in answered:
+            waiting.setdefault(m.language, []).append(m)
+    return waiting
 
 
 def close_unanswered(db: Session, user: User, message: Message, reason: str, note: str | None = None) -> int:

@@ -27,7 +27,7 @@ from ivr.core.pages import secure_page
 from ivr.core.services import Services, services
 from ivr.dashboard.answers import ACCEPTED, add_answer, enqueue_delivery, store_answer_audio
 from ivr.dashboard.audit_log import load_audit, parse_audit_filter
-from ivr.dashboard.casework import CLOSE_REASONS, members, reassign_with_reason
+from ivr.dashboard.casework import CLOSE_REASONS, answer_targets, members, reassign_with_reason, waiting_languages
 from ivr.dashboard.delivery_state import delivery_states
 from ivr.dashboard.inbox import FilterRejected, load_inbox, parse_filter, status_counts
 from ivr.dashboard.messages import (
@@ -140,6 +140,7 @@ def message(message_id: int) -> str:
         page = render_template("dashboard/message.html", m=m, words=words, has_audio=has_audio, notes=notes,
                                answers=answers, agencies=agency_names(svc), due=due, now=utcnow(),
                                group=group if len(group) > 1 else [], close_reasons=CLOSE_REASONS,
+                               waiting=waiting_languages(db, group),
                                deliveries=delivery_states(db, [a.id for a in answers]),
                                language_names=language_names(svc), replies=replies, reply_text=reply_text,
                                reply_error=reply_error,
@@ -282,14 +283,16 @@ def answer(message_id: int) -> Response | tuple[str, int]:
             stored = store_answer_audio(sent.read(svc.config.answer_upload_max_bytes + 1), svc.config, message_id)
         with svc.db.session() as db:
             m = _message_or_404(db, user, message_id)
-            answer_id = add_answer(db, user, m, source=source, text=request.form.get("text"), audio=stored).id
+            answer_ids = [add_answer(db, user, t, source=source, text=request.form.get("text"), audio=stored).id
+                          for t in answer_targets(db, m, request.form.get("language"))]
     except ActionRefused as exc:
         log.info("answer to message %s refused: %s", message_id, exc)
         if request.headers.get("X-Requested-With") == "recorder":
             return Response(f"The answer was not saved: {exc}.", status=400, mimetype="text/plain")
         return _refused(f"The answer was not saved: {exc}.")
-    enqueue_delivery(svc.queue, answer_id)
-    log.info("answer %s to message %s by user %s (%s)", answer_id, message_id, user.id, source)
+    for answer_id in answer_ids:  # one per caller of a group in the answer's language
+        enqueue_delivery(svc.queue, answer_id)
+    log.info("answers %s to message %s by user %s (%s)", answer_ids, message_id, user.id, source)
     flash("Answer saved. The caller hears it when they call and key their reference number"
           " (or by a callback, if they asked for one).")
     if request.headers.get("X-Requested-With") == "recorder":

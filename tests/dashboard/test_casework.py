@@ -195,3 +195,33 @@ def test_delivery_state_is_on_the_message_page(dash: Dash) -> None:
     assert states[ids[0]][0] == "held" and "held: the caller reported anonymously" in states[ids[0]][1]
     assert states[ids[1]][0] == "scheduled" and "Fri 16 Jan 2026 08:00" in states[ids[1]][1]
     assert states[ids[2]][0] == "heard"
+
+
+def test_one_answer_reaches_every_caller_of_the_group_in_its_language(dash: Dash) -> None:
+    now = utcnow()
+    lead = dash.message(audio=None, created_at=now - timedelta(minutes=30))
+    same = dash.message(audio=None, created_at=now - timedelta(minutes=20))
+    hindi = dash.message(audio=None, language="hi", created_at=now - timedelta(minutes=10))
+    group(dash, lead, same, hindi)
+    client = dash.client()
+    page = client.get(f"/dashboard/messages/{lead}").get_data(as_text=True)
+    assert 'data-language="en">English: 2 callers waiting' in page and 'data-language="hi">' in page
+    token = page_token(client, f"/dashboard/messages/{lead}")
+    resp = client.post(f"/dashboard/messages/{lead}/answers",
+                       data={"source": "text", "text": "A crew is on its way.", "language": "en", "csrf_token": token})
+    assert resp.status_code == 302
+    with database_for(dash.config.database_url).session() as db:
+        got = {a.message_id: a.text for a in db.scalars(select(Answer))}
+    assert got == {lead: "A crew is on its way.", same: "A crew is on its way."}
+    assert [stored(dash, i).status for i in (lead, same, hindi)] == ["answered", "answered", "received"]
+    page = client.get(f"/dashboard/messages/{lead}").get_data(as_text=True)
+    assert 'data-language="hi">' in page and 'data-language="en">' not in page
+    assert 'name="language"' in page  # the only language still waiting is not the page's: it must be chosen
+    resp = client.post(f"/dashboard/messages/{lead}/answers",
+                       data={"source": "text", "text": "Paani ki team aa rahi hai.", "language": "hi",
+                             "csrf_token": token})
+    assert resp.status_code == 302
+    assert stored(dash, hindi).status == "answered"
+    resp = client.post(f"/dashboard/messages/{lead}/answers",
+                       data={"source": "text", "text": "x", "language": "fr", "csrf_token": token})
+    assert resp.status_code == 400 and "no open message in this group is in fr" in resp.get_data(as_text=True)
