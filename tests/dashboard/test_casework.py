@@ -3,11 +3,14 @@ delivery state, local times, and the inbox row (language by name, redacted snipp
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from ivr.commands.cli import main
 from ivr.core.db import database_for
 from ivr.core.models import Answer, Message, Transcript
 from ivr.core.models.accounts import AuditEvent
@@ -15,6 +18,7 @@ from ivr.core.models.base import utcnow
 from ivr.core.models.delivery import HELD, SCHEDULED, CallAttempt, Delivery
 from tests.accounts_helpers import page_token
 from tests.dashboard.conftest import Dash
+from tests.ivr.test_cli import env_for
 
 
 def audits(dash: Dash, action: str) -> list[tuple[str | None, str]]:
@@ -225,3 +229,20 @@ def test_one_answer_reaches_every_caller_of_the_group_in_its_language(dash: Dash
     resp = client.post(f"/dashboard/messages/{lead}/answers",
                        data={"source": "text", "text": "x", "language": "fr", "csrf_token": token})
     assert resp.status_code == 400 and "no open message in this group is in fr" in resp.get_data(as_text=True)
+
+
+def test_messages_json_has_cluster_overdue_and_needs_listening(dash: Dash) -> None:
+    old = dash.message(audio=None, created_at=utcnow() - timedelta(days=30), text="the tap is dry")
+    doubtful = dash.message(audio=None, text="mumble")
+    member = dash.message(audio=None)
+    group(dash, doubtful, member)
+    with database_for(dash.config.database_url).session() as db:
+        db.scalars(select(Transcript).where(Transcript.message_id == doubtful)).one().check_by_ear = True
+    env = env_for(dash.config.data_dir.parent, DATABASE_URL=dash.config.database_url)
+    result = CliRunner().invoke(main, ["messages", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    rows = {r["id"]: r for r in map(json.loads, result.output.splitlines())}
+    assert (rows[old]["cluster"], rows[old]["overdue"], rows[old]["needs_listening"]) == (None, True, False)
+    assert (rows[doubtful]["cluster"], rows[doubtful]["overdue"], rows[doubtful]["needs_listening"]) == (
+        doubtful, False, True)
+    assert (rows[member]["cluster"], rows[member]["needs_listening"]) == (doubtful, True)  # no transcript
