@@ -191,6 +191,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOTLINE_CLUSTER_HOURS", "cluster_hours",
             "Messages with the same topic and place routed to the same agency within this many hours are grouped "
             "into one inbox row (one answer reaches every caller). 0: never group.", default="48", kind=float),
+    Setting("HOTLINE_DIGEST_HOUR", "digest_hour",
+            "Local hour (0-23, HOTLINE_TIMEZONE) from which `hotline scheduler` sends each agency's daily digest "
+            "(new, overdue, due tomorrow) and escalates overdue messages to its supervisors, once a day.",
+            default="7", kind=int),
     # -- settings added by the live board work --
     Setting("HOTLINE_BOARD_STREAM_SECONDS", "board_stream_seconds",
             "How long one live-board connection (server-sent events) is held before the browser is asked to "
@@ -269,6 +273,7 @@ class Config:
     # casework work
     replies_file: Path | None = None
     cluster_hours: float = 48.0
+    digest_hour: int = 7
     testing: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -306,6 +311,8 @@ class Config:
             problems.append("HOTLINE_INLINE_SWEEP_SECONDS must be 0 (off) or between 1 and 86400")
         if not 1 <= self.answer_due_days <= 365:
             problems.append("HOTLINE_ANSWER_DUE_DAYS must be between 1 and 365")
+        if not 0 <= self.digest_hour <= 23:
+            problems.append("HOTLINE_DIGEST_HOUR must be between 0 and 23")
         if not 0 <= self.cluster_hours <= 24 * 31:
             problems.append("HOTLINE_CLUSTER_HOURS must be between 0 and 744")
         if not 1 <= self.board_stream_seconds <= 3600:
