@@ -94,8 +94,9 @@ def fill(url: str, count: int) -> float:
         conn.execute(text("INSERT INTO transcripts (message_id, language, text, words, engine, model, confidence, "
                           "check_by_ear, audio_seconds, processing_seconds, created_at) "
                           "SELECT id, language, 'the water main burst near the market call me on 9234567 please "
-                          "come quickly the whole street has no water since this morning', '[]', 'vosk', 'bench', "
-                          "0.8, id % 8 = 0, 20, 2, created_at FROM messages WHERE agency = :a"), {"a": AGENCY})
+                          "come quickly the whole street has no water since this morning, report ' || id, '[]', "
+                          "'vosk', 'bench', 0.8, id % 8 = 0, 20, 2, created_at FROM messages WHERE agency = :a"),
+                     {"a": AGENCY})
         # Groups of 4 (the first report leads): every report of the agency in the newest CLUSTERED_DAYS, and
         # a quarter of the older ones, as a burst main and its fifty callers would leave them.
         conn.execute(text(f"""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 
 from flask import Response, current_app, g, url_for
 from markupsafe import Markup
@@ -75,7 +76,10 @@ def local_time(when: datetime | None, *, ago: bool = True) -> Markup:
         return Markup("-")
     s = shown(when, utcnow(), parse_timezone(services().config.timezone))
     text = f"{s.ago} · {s.local}" if ago else s.local
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(s.iso, s.utc, text)
+    # Every part goes through html.escape (markupsafe's escaping, 100 times a page, cost more than the rest of
+    # an inbox row); the parts are our own formatting of a datetime anyway.
+    html = f'<time datetime="{escape(s.iso)}" title="{escape(s.utc)}">{escape(text)}</time>'
+    return Markup(html)  # noqa: S704 - escaped above
 
 
 def template_helpers() -> dict[str, object]:

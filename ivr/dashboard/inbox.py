@@ -7,6 +7,7 @@ index ix_messages_agency_status_created (agency, status, created_at) from the ne
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -216,11 +217,21 @@ def snippets(db: Session, ids: Collection[int]) -> dict[int, Snippet]:
     rows = db.execute(select(Transcript.message_id, func.substr(Transcript.text, 1, SNIPPET_CHARS * 2),
                              Transcript.check_by_ear).where(Transcript.message_id.in_(ids)))
     for message_id, text, check_by_ear in rows:
-        clean = " ".join(redact(text or "").text.split())
-        if len(clean) > SNIPPET_CHARS:
-            clean = clean[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
-        found[message_id] = Snippet(clean, machine=True, needs_listening=bool(check_by_ear))
+        found[message_id] = Snippet(snippet_of(text or ""), machine=True, needs_listening=bool(check_by_ear))
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def snippet_of(text: str) -> str:
+    """Redact the start of a transcript and cut it at a word, for one inbox row.
+
+    Cached by the text itself: an official reloads the same page many times, and redaction is the
+    costliest part of a row. A corrected transcript is new text, so it is never served stale.
+    """
+    clean = " ".join(redact(text).text.split())
+    if len(clean) > SNIPPET_CHARS:
+        clean = clean[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+    return clean
 
 
 def cluster_sizes(db: Session, leads: Collection[int]) -> dict[int, int]:
