@@ -191,6 +191,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOTLINE_CLUSTER_HOURS", "cluster_hours",
             "Messages with the same topic and place routed to the same agency within this many hours are grouped "
             "into one inbox row (one answer reaches every caller). 0: never group.", default="48", kind=float),
+    Setting("HOTLINE_SMS", "sms_enabled",
+            "1 when TWILIO_CALLER_ID can send SMS: consenting callers (keys 1 or 3) get their reference number by SMS "
+            "after the call, and a notice when an answer waits or the message is closed (outside quiet hours).",
+            default="0", kind=bool),
     Setting("HOTLINE_DIGEST_HOUR", "digest_hour",
             "Local hour (0-23, HOTLINE_TIMEZONE) from which `hotline scheduler` sends each agency's daily digest "
             "(new, overdue, due tomorrow) and escalates overdue messages to its supervisors, once a day.",
@@ -274,6 +278,7 @@ class Config:
     replies_file: Path | None = None
     cluster_hours: float = 48.0
     digest_hour: int = 7
+    sms_enabled: bool = False
     testing: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -73,8 +73,8 @@ def waiting_languages(db: Session, group: list[Message]) -> dict[str, list[Messa
     return waiting
 
 
-def close_unanswered(db: Session, user: User, message: Message, reason: str, note: str | None = None) -> int:
-    """Close an open message (and its cluster's open members) without an answer; return how many closed.
+def close_unanswered(db: Session, user: User, message: Message, reason: str, note: str | None = None) -> list[int]:
+    """Close an open message (and its cluster's open members) without an answer; return the ids closed.
 
     The UPDATE is conditional on the message still being open: a second tab closing it again is refused.
     """
@@ -99,7 +99,7 @@ def close_unanswered(db: Session, user: User, message: Message, reason: str, not
     for m in [message.id, *others]:
         record_audit(db, user.id, "close", "message", m, f"reason={reason}")
     db.expire_all()
-    return 1 + len(others)
+    return [message.id, *others]
 
 
 def status_word(status: str) -> str:

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, flash, redirect, request, url_for
 from ivr.core.auth import login_required
 from ivr.core.pages import secure_page
 from ivr.core.services import services
+from ivr.core.sms import enqueue_sms
 from ivr.dashboard.casework import CLOSE_REASONS, close_unanswered, return_message, split_out
 from ivr.dashboard.messages import ActionRefused
 from ivr.dashboard.views import _message_or_404, _refused, _user, agency_names
@@ -35,9 +36,12 @@ def close(message_id: int) -> Response | tuple[str, int]:
     try:
         with svc.db.session() as db:
             m = _message_or_404(db, user, message_id)
-            count = close_unanswered(db, user, m, reason, request.form.get("note"))
+            closed = close_unanswered(db, user, m, reason, request.form.get("note"))
     except ActionRefused as exc:
         return _refused(f"The message was not closed: {exc}.", 409)
+    for ident in closed:
+        enqueue_sms(svc.queue, svc.config, ident, "closed")
+    count = len(closed)
     log.info("message %s closed unanswered by user %s (%s)", message_id, user.id, reason)
     flash(f"Closed ({CLOSE_REASONS[reason]})" + (f", with the {count - 1} other messages of its group." if count > 1
                                                    else "."))

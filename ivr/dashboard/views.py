@@ -25,6 +25,7 @@ from ivr.core.models.accounts import User
 from ivr.core.models.base import utcnow
 from ivr.core.pages import secure_page
 from ivr.core.services import Services, services
+from ivr.core.sms import enqueue_sms
 from ivr.dashboard.answers import ACCEPTED, add_answer, enqueue_delivery, store_answer_audio
 from ivr.dashboard.audit_log import load_audit, parse_audit_filter
 from ivr.dashboard.casework import CLOSE_REASONS, answer_targets, members, reassign_with_reason, waiting_languages
@@ -283,8 +284,10 @@ def answer(message_id: int) -> Response | tuple[str, int]:
             stored = store_answer_audio(sent.read(svc.config.answer_upload_max_bytes + 1), svc.config, message_id)
         with svc.db.session() as db:
             m = _message_or_404(db, user, message_id)
+            targets = answer_targets(db, m, request.form.get("language"))
             answer_ids = [add_answer(db, user, t, source=source, text=request.form.get("text"), audio=stored).id
-                          for t in answer_targets(db, m, request.form.get("language"))]
+                          for t in targets]
+            answered = [t.id for t in targets]
     except ActionRefused as exc:
         log.info("answer to message %s refused: %s", message_id, exc)
         if request.headers.get("X-Requested-With") == "recorder":
@@ -292,6 +295,8 @@ def answer(message_id: int) -> Response | tuple[str, int]:
         return _refused(f"The answer was not saved: {exc}.")
     for answer_id in answer_ids:  # one per caller of a group in the answer's language
         enqueue_delivery(svc.queue, answer_id)
+    for ident in answered:
+        enqueue_sms(svc.queue, svc.config, ident, "answer")  # "an answer is waiting", to consenting callers
     log.info("answers %s to message %s by user %s (%s)", answer_ids, message_id, user.id, source)
     flash("Answer saved. The caller hears it when they call and key their reference number"
           " (or by a callback, if they asked for one).")
