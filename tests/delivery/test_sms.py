@@ -15,15 +15,18 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from ivr import create_app
+from ivr.core import pipeline
 from ivr.core.config import Config
 from ivr.core.db import database_for
 from ivr.core.models import Answer, Message
 from ivr.core.models.delivery import SmsEvent, SmsMessage, SmsOptOut
+from ivr.core.queue import InlineQueue, make_queue
 from ivr.core.runtime import set_config
 from tests.accounts_helpers import add_user, login, page_token
 from tests.conftest import finish_jobs
 from tests.delivery.conftest import CALLER_NUMBER, HOTLINE_NUMBER, add_report, delivery_config, signed_post, wait_for
 from tests.delivery.fake_twilio import FakeTwilio, TwilioFault
+from worker.routing import route_message
 from worker.sms import segments, send_sms_notice, sms_text
 
 MENUS = Path(__file__).resolve().parents[2] / "menus"
@@ -179,3 +182,17 @@ def test_every_language_has_its_texts_each_in_one_segment(language: str) -> None
 def test_segments_count_gsm_and_ucs2() -> None:
     assert segments("a" * 160) == 1 and segments("a" * 161) == 2
     assert segments("ç" + "a" * 69) == 1 and segments("ç" + "a" * 70) == 2  # ç is not GSM-7: UCS-2, 70 a segment
+
+
+def test_the_routing_job_texts_the_reference_after_the_call(sms_config: Config, twilio: FakeTwilio) -> None:
+    mid = report(sms_config)
+    with database_for(sms_config.database_url).session() as s:
+        m = s.get(Message, mid)
+        assert m is not None
+        m.pipeline, reference = pipeline.READY, m.reference
+    assert route_message(mid).startswith("routed to water")
+    queue = make_queue(sms_config)
+    assert isinstance(queue, InlineQueue) and queue.join(timeout=30)
+    assert [b for _, _, b in texts(twilio)] == [
+        f"Talanoa Hotline: your report {reference[:4]} {reference[4:]} is received. Call us and key it to hear "
+        "the answer."]
