@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ivr.core.models.delivery import CALLING, COMPLETED, FAILED, HELD, SCHEDULED, Delivery
+from ivr.core.models.delivery import CALLING, COMPLETED, FAILED, HELD, SCHEDULED, Delivery, SmsMessage
 
 
 @dataclass(frozen=True)
@@ -58,3 +58,8 @@ def delivery_states(db: Session, answer_ids: Collection[int]) -> dict[int, Deliv
                           .options(selectinload(Delivery.call_attempts)))
         found = {d.answer_id: d for d in rows if d.answer_id is not None}
     return {a: describe(found.get(a)) for a in answer_ids}
+
+
+def sms_notices(db: Session, message_id: int) -> list[SmsMessage]:
+    """Return the SMS notices of a message (reference, answer waiting, closed), oldest first."""
+    return list(db.scalars(select(SmsMessage).where(SmsMessage.message_id == message_id).order_by(SmsMessage.id)))

@@ -29,7 +29,7 @@ from ivr.core.sms import enqueue_sms
 from ivr.dashboard.answers import ACCEPTED, add_answer, enqueue_delivery, store_answer_audio
 from ivr.dashboard.audit_log import load_audit, parse_audit_filter
 from ivr.dashboard.casework import CLOSE_REASONS, answer_targets, members, reassign_with_reason, waiting_languages
-from ivr.dashboard.delivery_state import delivery_states
+from ivr.dashboard.delivery_state import delivery_states, sms_notices
 from ivr.dashboard.inbox import FilterRejected, load_inbox, parse_filter, status_counts
 from ivr.dashboard.messages import (
     TRANSITIONS,
@@ -142,7 +142,7 @@ def message(message_id: int) -> str:
                                answers=answers, agencies=agency_names(svc), due=due, now=utcnow(),
                                group=group if len(group) > 1 else [], close_reasons=CLOSE_REASONS,
                                waiting=waiting_languages(db, group),
-                               deliveries=delivery_states(db, [a.id for a in answers]),
+                               deliveries=delivery_states(db, [a.id for a in answers]), sms=sms_notices(db, m.id),
                                language_names=language_names(svc), replies=replies, reply_text=reply_text,
                                reply_error=reply_error,
                                transcript=m.transcript, accepted=ACCEPTED,

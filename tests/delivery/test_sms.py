@@ -169,6 +169,8 @@ def test_closing_on_the_dashboard_texts_the_caller(sms_config: Config, twilio: F
     assert texts(twilio)[0][2] == f"Talanoa Hotline: your report {reference[:4]} {reference[4:]} is closed. " \
                                   "Thank you for calling."
     assert CALLER_NUMBER not in caplog.text and CALLER_NUMBER[1:] not in caplog.text  # never logged
+    page = client.get(f"/dashboard/messages/{mid}").get_data(as_text=True)
+    assert 'data-kind="closed" data-status="queued">closed: queued' in page  # the official sees it went out
 
 
 @pytest.mark.parametrize("language", ["en", "fr", "hi", "fj"])
