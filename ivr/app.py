@@ -56,6 +56,9 @@ def create_app(config: Config | None = None) -> Flask:
     from ivr.voice.outbound import bp as outbound_bp
 
     app.register_blueprint(outbound_bp)  # the calls the hotline places: answers and callbacks
+    from ivr.voice.sms_status import bp as sms_bp
+
+    app.register_blueprint(sms_bp)  # status callbacks of the SMS sent to consenting callers
     from ivr.core import auth
     from ivr.dashboard import login as dashboard_login
     from ivr.dashboard import views as dashboard
@@ -63,6 +66,9 @@ def create_app(config: Config | None = None) -> Flask:
     auth.init_app(app)
     app.register_blueprint(dashboard_login.bp)
     app.register_blueprint(dashboard.bp)
+    from ivr.dashboard import casework_views
+
+    app.register_blueprint(casework_views.bp)  # close unanswered, return ("not ours"), split a group
     from ivr.radio.views import bp as radio_bp
 
     app.register_blueprint(radio_bp)  # the radio hosts' pages, the bulletins' audio and the podcast feed

@@ -25,7 +25,7 @@ CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 EMAIL = re.compile(r"^[^@\s<>,;\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
-AGENCY_KEYS = {"name", "topics", "places", "languages", "triage", "notify"}
+AGENCY_KEYS = {"name", "topics", "places", "languages", "triage", "notify", "supervisors"}
 TARGET_KEYS = {
     "webhook": {"webhook", "secret_env"},
     "email": {"email"},
@@ -61,6 +61,11 @@ class Agency:
     languages: tuple[str, ...]
     targets: tuple[Target, ...] = ()
     triage: bool = False
+    supervisors: tuple[str, ...] = ()  # email addresses told when a message passes its due date
+
+    def emails(self) -> tuple[str, ...]:
+        """Return the agency's own email addresses (its email notify targets): where its daily digest goes."""
+        return tuple(t.address for t in self.targets if t.channel == "email")
 
     def covers(self, topic: str | None, place: str | None) -> bool:
         """Tell whether the agency takes this keypad topic at this place."""
@@ -187,8 +192,13 @@ def _build_agency(code: str, spec: Any, where: str, known: dict[str, set[str]],
             problems.append(f"{where}: notify #{n}: {target.channel} {target.address} is listed twice")
             continue
         targets.append(target)
+    supervisors = spec.get("supervisors", [])
+    if not isinstance(supervisors, list) or not all(isinstance(a, str) and EMAIL.match(a.strip()) for a in supervisors):
+        problems.append(f"{where}: supervisors must be a list of email addresses")
+        supervisors = []
     return Agency(code=code, name=name.strip(), topics=lists["topics"], places=lists["places"],
-                  languages=lists["languages"], targets=tuple(targets), triage=triage)
+                  languages=lists["languages"], targets=tuple(targets), triage=triage,
+                  supervisors=tuple(dict.fromkeys(a.strip() for a in supervisors)))
 
 
 def _codes(value: Any, key: str, where: str, known: set[str], problems: list[str]) -> tuple[str, ...]:

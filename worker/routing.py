@@ -17,9 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from ivr.core import pipeline
 from ivr.core.agencies import MenuError, routing_for
 from ivr.core.models import Message, Notification, utcnow
+from ivr.core.queue import make_queue
 from ivr.core.routing import MessageFacts, route
 from ivr.core.runtime import current_config, current_db
+from ivr.core.sms import enqueue_sms
 
+from .clusters import cluster_message
 from .notify import PENDING, queue_notification
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,10 @@ def route_message(message_id: int) -> str:
             won = 0  # another job created the same notifications first
         if won:
             outcome = f"routed to {agency.code}"
+            with db.session() as session:
+                group = cluster_message(session, message_id, config.cluster_hours)
+            outcome += f", grouped with {group}" if group else ""
+            enqueue_sms(make_queue(config), config, message_id, "reference")  # the caller's copy of the reference
             # Ids and codes only: the reason can quote the caller's words.
             log.info("message %s routed to %s with %d notification(s)", message_id, agency.code,
                      len(agency.targets))

@@ -6,6 +6,7 @@ import json
 import secrets
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -15,7 +16,7 @@ from ivr.commands.cli import load_config
 from ivr.core.config import ENV_FILE_NAME
 from ivr.core.db import database_for
 from ivr.core.errors import ConfigError
-from ivr.core.models import Message
+from ivr.core.models import Answer, Message, Transcript, utcnow
 from ivr.core.prompt_audio import describe_coverage, library_for_check
 from ivr.operator.reviews import review_of
 from menus import MenuError, Menus, load_menus
@@ -178,10 +179,21 @@ def messages(limit: int, as_json: bool) -> None:
     """List recent messages (never the caller's number: it is not stored)."""
     config = load_config()
     with database_for(config.database_url).session() as session:
-        rows = session.scalars(select(Message).order_by(Message.created_at.desc(), Message.id.desc()).limit(limit))
+        rows = list(session.scalars(select(Message).order_by(Message.created_at.desc(), Message.id.desc())
+                                    .limit(limit)))
+        ids = [m.id for m in rows]
+        answered = set(session.scalars(select(Answer.message_id).where(Answer.message_id.in_(ids)))) if ids else set()
+        doubtful = {mid: ear for mid, ear in session.execute(select(Transcript.message_id, Transcript.check_by_ear)
+                                                             .where(Transcript.message_id.in_(ids)))} if ids else {}
+        due = utcnow() - timedelta(days=config.answer_due_days)
         for m in rows:
             item = {"id": m.id, "reference": m.reference, "status": m.status, "language": m.language,
-                    "topic": m.topic, "place": m.place, "created_at": m.created_at.isoformat() + "Z"}
+                    "topic": m.topic, "place": m.place, "created_at": m.created_at.isoformat() + "Z",
+                    # The group's id (its first report's), overdue as the inbox shows it, and whether a person
+                    # must listen: no transcript, or one the engine was unsure of.
+                    "cluster": m.cluster_id,
+                    "overdue": m.status != "closed" and m.created_at < due and m.id not in answered,
+                    "needs_listening": bool(doubtful.get(m.id, True))}
             if as_json:
                 click.echo(json.dumps(item, ensure_ascii=False))
             else:

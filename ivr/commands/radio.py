@@ -11,6 +11,7 @@ import click
 
 from ivr.commands.cli import load_config
 from ivr.core import runtime
+from ivr.core.casework_schedule import enqueue_daily_emails
 from ivr.core.config import Config
 from ivr.core.db import database_for
 from ivr.core.models import utcnow
@@ -127,7 +128,8 @@ def radio_bulletin(since: str, last_week: bool, place: str | None, language: str
 def scheduler(every: float, once: bool) -> None:
     """Enqueue the radio summaries that are due (last week's, per language), then keep doing so.
 
-    Each round also queues the redaction of new transcripts, so the hosts' pages find them ready.
+    Each round also queues the redaction of new transcripts, so the hosts' pages find them ready, and,
+    from HOTLINE_DIGEST_HOUR local time, the day's casework emails (agency digests, escalations).
 
     Safe to run beside any number of workers and to restart at any time: each summary job has a
     deterministic id per period and language, and storing a summary is idempotent.
@@ -144,6 +146,8 @@ def scheduler(every: float, once: bool) -> None:
         with db.session() as session:
             queued = enqueue_due_summaries(queue, session, languages, utcnow())
         enqueue_redaction(queue, utcnow())
+        if enqueue_daily_emails(queue, config, utcnow()):
+            click.echo("scheduler: today's casework emails (digests, escalations) queued")
         log.info("scheduler: %d summary job(s) enqueued", len(queued))
         click.echo(f"scheduler: {len(queued)} summary job(s) enqueued" + (": " + ", ".join(queued) if queued else ""))
         if once:

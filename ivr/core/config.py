@@ -185,6 +185,21 @@ SETTINGS: tuple[Setting, ...] = (
             default="20000000", kind=int),
     Setting("HOTLINE_ANSWER_MAX_SECONDS", "answer_max_seconds",
             "Longest audio answer, in seconds (the caller listens to it on the phone).", default="300", kind=int),
+    # -- settings added by the casework work (ivr/dashboard/replies.py, worker/clusters.py) --
+    Setting("HOTLINE_REPLIES", "replies_file",
+            "The reply templates file: per agency and language, answers an official fills in with one click. "
+            "Default: replies.toml in HOTLINE_MENUS.", default=""),
+    Setting("HOTLINE_CLUSTER_HOURS", "cluster_hours",
+            "Messages with the same topic and place routed to the same agency within this many hours are grouped "
+            "into one inbox row (one answer reaches every caller). 0: never group.", default="48", kind=float),
+    Setting("HOTLINE_SMS", "sms_enabled",
+            "1 when TWILIO_CALLER_ID can send SMS: consenting callers (keys 1 or 3) get their reference number by SMS "
+            "after the call, and a notice when an answer waits or the message is closed (outside quiet hours).",
+            default="0", kind=bool),
+    Setting("HOTLINE_DIGEST_HOUR", "digest_hour",
+            "Local hour (0-23, HOTLINE_TIMEZONE) from which `hotline scheduler` sends each agency's daily digest "
+            "(new, overdue, due tomorrow) and escalates overdue messages to its supervisors, once a day.",
+            default="7", kind=int),
     # -- settings added by the live board work --
     Setting("HOTLINE_BOARD_STREAM_SECONDS", "board_stream_seconds",
             "How long one live-board connection (server-sent events) is held before the browser is asked to "
@@ -274,6 +289,11 @@ class Config:
     twilio_media_hosts: str = "api.twilio.com"
     callback_prefixes: str = ""
     callback_hourly_limit: int = 30
+    # casework work
+    replies_file: Path | None = None
+    cluster_hours: float = 48.0
+    digest_hour: int = 7
+    sms_enabled: bool = False
     testing: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -311,6 +331,10 @@ class Config:
             problems.append("HOTLINE_INLINE_SWEEP_SECONDS must be 0 (off) or between 1 and 86400")
         if not 1 <= self.answer_due_days <= 365:
             problems.append("HOTLINE_ANSWER_DUE_DAYS must be between 1 and 365")
+        if not 0 <= self.digest_hour <= 23:
+            problems.append("HOTLINE_DIGEST_HOUR must be between 0 and 23")
+        if not 0 <= self.cluster_hours <= 24 * 31:
+            problems.append("HOTLINE_CLUSTER_HOURS must be between 0 and 744")
         if not 1 <= self.board_stream_seconds <= 3600:
             problems.append("HOTLINE_BOARD_STREAM_SECONDS must be between 1 and 3600")
         problems.extend(self._delivery_problems())
@@ -434,6 +458,11 @@ class Config:
     def routing_rules_path(self) -> Path:
         """Return the keyword rules file (HOTLINE_ROUTING_RULES, else routing.toml beside the menus)."""
         return Path(self.routing_rules_file) if self.routing_rules_file else self.menus_dir / "routing.toml"
+
+    @property
+    def replies_path(self) -> Path:
+        """Return the reply templates file (HOTLINE_REPLIES, else replies.toml beside the menus)."""
+        return Path(self.replies_file) if self.replies_file else self.menus_dir / "replies.toml"
 
     @property
     def recordings_dir(self) -> Path:

@@ -89,3 +89,34 @@ def local_day_start(now: datetime, zone: ZoneInfo) -> datetime:
     """Return the start of the callers' current local day, as naive UTC (for per-day limits)."""
     local = to_local(now, zone)
     return to_utc(datetime.combine(local.date(), time(0), tzinfo=zone))
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A stored time as an official reads it: local wall clock, how long ago, and UTC for the tooltip."""
+
+    local: str  # "Fri 4 Dec 2026 19:05"
+    ago: str  # "2 h ago", "in 3 d"
+    utc: str  # "2026-12-04 07:05 UTC"
+    iso: str  # "2026-12-04T07:05:00Z", for <time datetime>
+
+
+def span(seconds: float) -> str:
+    """Say a duration the way a busy official reads it: "40 min", "2 h", "3 d"."""
+    seconds = abs(seconds)
+    if seconds < 60:
+        return "under 1 min"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min"
+    if seconds < 2 * 86400:
+        return f"{int(seconds // 3600)} h"
+    return f"{int(seconds // 86400)} d"
+
+
+def shown(when: datetime, now: datetime, zone: ZoneInfo) -> Shown:
+    """Describe a naive-UTC `when` in the hotline's zone, relative to `now` (also naive UTC)."""
+    local = to_local(when, zone)
+    delta = (now - when).total_seconds()
+    ago = "just now" if abs(delta) < 60 else (f"{span(delta)} ago" if delta > 0 else f"in {span(delta)}")
+    return Shown(local=f"{local:%a} {local.day} {local:%b %Y %H:%M}", ago=ago,
+                 utc=f"{when:%Y-%m-%d %H:%M} UTC", iso=f"{when:%Y-%m-%dT%H:%M:%S}Z")

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
+from html import escape
 
 from flask import Response, current_app, g, url_for
+from markupsafe import Markup
 
+from ivr.core.local_time import parse_timezone, shown
 from ivr.core.models.accounts import User
+from ivr.core.models.base import utcnow
+from ivr.core.services import services
 
 STATUS_LABELS = {"received": "new", "in_progress": "in progress", "answered": "answered", "closed": "closed"}
 
@@ -64,6 +70,19 @@ def nav_links(user: User) -> list[NavLink]:
             if endpoint in current_app.view_functions and (user.role == "admin" or user.role in roles)]
 
 
+def local_time(when: datetime | None, *, ago: bool = True) -> Markup:
+    """Render a stored (naive UTC) time in HOTLINE_TIMEZONE: "2 h ago · Fri 4 Dec 2026 19:05", UTC on hover."""
+    if when is None:
+        return Markup("-")
+    s = shown(when, utcnow(), parse_timezone(services().config.timezone))
+    text = f"{s.ago} · {s.local}" if ago else s.local
+    # Every part goes through html.escape (markupsafe's escaping, 100 times a page, cost more than the rest of
+    # an inbox row); the parts are our own formatting of a datetime anyway.
+    html = f'<time datetime="{escape(s.iso)}" title="{escape(s.utc)}">{escape(text)}</time>'
+    return Markup(html)  # noqa: S704 - escaped above
+
+
 def template_helpers() -> dict[str, object]:
-    """Give templates the nonce, the status labels and the navigation."""
-    return {"csp_nonce": csp_nonce, "status_labels": STATUS_LABELS, "nav_links": nav_links}
+    """Give templates the nonce, the status labels, the navigation and local times."""
+    return {"csp_nonce": csp_nonce, "status_labels": STATUS_LABELS, "nav_links": nav_links,
+            "local_time": local_time}

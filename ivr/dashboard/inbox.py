@@ -7,6 +7,7 @@ index ix_messages_agency_status_created (agency, status, created_at) from the ne
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -14,8 +15,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from ivr.core.models import Answer, Message
+from ivr.core.models import Answer, Message, Transcript
 from ivr.core.models.accounts import User
+from ivr.core.redact import redact
 
 STATUSES = ("received", "in_progress", "answered", "closed")
 PAGE_SIZE = 50
@@ -64,6 +66,21 @@ class InboxRow:
     place: str | None
     language: str
     overdue: bool
+    due_at: datetime | None = None  # when an answer is due (None once answered or closed)
+    snippet: Snippet | None = None
+    callers: int = 1  # members of the message's cluster (1: not clustered)
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """The start of a message's transcript, redacted, and whether a person checked it yet."""
+
+    text: str
+    machine: bool  # a guess of the speech engine, nobody checked it: shown as such
+    needs_listening: bool
+
+
+SNIPPET_CHARS = 140
 
 
 @dataclass(frozen=True)
@@ -161,6 +178,8 @@ def inbox_query(f: InboxFilter, *, now: datetime, due_days: int) -> Select[Messa
         if f.status == "closed":
             q = q.where(literal(False))
         q = q.where(Message.created_at < due, _unanswered())  # type: ignore[arg-type]
+    # A cluster shows as one row, its lead's (the lead's id is the cluster's id); the others are counted.
+    q = q.where(or_(Message.cluster_id.is_(None), Message.cluster_id == Message.id))
     if f.before:
         stamp, ident = f.before
         # `created_at <=` bounds the index walk; the OR only breaks ties within the same instant.
@@ -177,9 +196,51 @@ def load_inbox(db: Session, f: InboxFilter, *, now: datetime, due_days: int) -> 
     answered = set()
     if page:
         answered = set(db.scalars(select(Answer.message_id).where(Answer.message_id.in_([m.id for m in page]))))
+    ids = [m.id for m in page]
+    found_snippets = snippets(db, ids) if ids else {}
+    callers = cluster_sizes(db, [m.id for m in page if m.cluster_id == m.id])
     rows = [InboxRow(m.id, m.reference, m.created_at, m.status, m.agency, m.topic, m.place, m.language,
-                     overdue=m.status != "closed" and m.created_at < due and m.id not in answered) for m in page]
+                     overdue=m.status != "closed" and m.created_at < due and m.id not in answered,
+                     due_at=None if m.status == "closed" or m.id in answered else m.created_at + timedelta(
+                         days=due_days),
+                     snippet=found_snippets.get(m.id), callers=callers.get(m.id, 1)) for m in page]
     return InboxPage(rows, (page[-1].created_at, page[-1].id) if more else None)
+
+
+def snippets(db: Session, ids: Collection[int]) -> dict[int, Snippet]:
+    """Return the redacted start of each message's transcript, with its flags, by message id.
+
+    The one place the inbox reads transcripts: the transcript-correction work's checked / needs-listening
+    state plugs in here. Redacted even for the owning agency: a snippet is glanced at, on a shared screen.
+    """
+    found = {}
+    rows = db.execute(select(Transcript.message_id, func.substr(Transcript.text, 1, SNIPPET_CHARS * 2),
+                             Transcript.check_by_ear).where(Transcript.message_id.in_(ids)))
+    for message_id, text, check_by_ear in rows:
+        found[message_id] = Snippet(snippet_of(text or ""), machine=True, needs_listening=bool(check_by_ear))
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def snippet_of(text: str) -> str:
+    """Redact the start of a transcript and cut it at a word, for one inbox row.
+
+    Cached by the text itself: an official reloads the same page many times, and redaction is the
+    costliest part of a row. A corrected transcript is new text, so it is never served stale.
+    """
+    clean = " ".join(redact(text).text.split())
+    if len(clean) > SNIPPET_CHARS:
+        clean = clean[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+    return clean
+
+
+def cluster_sizes(db: Session, leads: Collection[int]) -> dict[int, int]:
+    """Count the members of each cluster led by one of `leads` (the lead included)."""
+    if not leads:
+        return {}
+    rows = db.execute(select(Message.cluster_id, func.count()).where(Message.cluster_id.in_(leads))
+                      .group_by(Message.cluster_id))
+    return {int(lead): int(n) for lead, n in rows if lead is not None}
 
 
 def status_counts(db: Session, agency: str | None) -> dict[str, int]:

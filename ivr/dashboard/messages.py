@@ -8,7 +8,6 @@ so an official cannot even learn which ids exist at other agencies.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -58,20 +57,6 @@ def change_status(db: Session, user: User, message: Message, new: str) -> None:
         raise ActionRefused("a message becomes answered by giving it an answer (record, upload or type one)")
     message.status = new
     record_audit(db, user.id, "status", "message", message.id, f"{old}->{new}")
-
-
-def reassign(db: Session, user: User, message: Message, agency: str, agencies: Collection[str]) -> str:
-    """Hand a message to another agency, keeping the reason; audit it. Return the previous agency."""
-    if agency not in agencies:
-        raise ActionRefused(f"agency must be one of {', '.join(sorted(agencies))}, not {agency!r}")
-    old = message.agency or "none"
-    if agency == message.agency:
-        raise ActionRefused(f"the message is with {agency} already")
-    message.agency = agency
-    reason = f"reassigned by user {user.id}: {old} → {agency}"
-    message.routing_reason = f"{message.routing_reason}; {reason}" if message.routing_reason else reason
-    record_audit(db, user.id, "reassign", "message", message.id, f"{old}->{agency}")
-    return old
 
 
 def add_note(db: Session, user: User, message: Message, text: str) -> Note:

@@ -19,13 +19,17 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ivr.core.audit import record_audit
 from ivr.core.auth import current_user, login_required
+from ivr.core.local_time import parse_timezone, to_local
 from ivr.core.models import Message, Recording
 from ivr.core.models.accounts import User
 from ivr.core.models.base import utcnow
 from ivr.core.pages import secure_page
 from ivr.core.services import Services, services
+from ivr.core.sms import enqueue_sms
 from ivr.dashboard.answers import ACCEPTED, add_answer, enqueue_delivery, store_answer_audio
 from ivr.dashboard.audit_log import load_audit, parse_audit_filter
+from ivr.dashboard.casework import CLOSE_REASONS, answer_targets, members, reassign_with_reason, waiting_languages
+from ivr.dashboard.delivery_state import delivery_states, sms_notices
 from ivr.dashboard.inbox import FilterRejected, load_inbox, parse_filter, status_counts
 from ivr.dashboard.messages import (
     TRANSITIONS,
@@ -34,10 +38,10 @@ from ivr.dashboard.messages import (
     add_note,
     change_status,
     notes_of,
-    reassign,
     transcript_words,
     visible_message,
 )
+from ivr.dashboard.replies import Template, fill, load_replies
 from menus.agencies import load_agencies
 from recordings.errors import StoreError
 from recordings.store import LocalStore
@@ -61,6 +65,11 @@ def agency_names(svc: Services) -> dict[str, str]:
             agencies = load_agencies(path, svc.menus)
             cached = _agencies_cache[str(path)] = (mtime, {a.code: a.name for a in agencies.by_code.values()})
         return cached[1]
+
+
+def language_names(svc: Services) -> dict[str, str]:
+    """Return {code: name in its own language} of the menus' languages ("fj" → "Vosa vaka-Viti")."""
+    return {code: lang.name for code, lang in svc.menus.languages.items()}
 
 
 def _user() -> User:
@@ -98,7 +107,7 @@ def inbox() -> str | tuple[str, int]:
         page = load_inbox(db, f, now=utcnow(), due_days=svc.config.answer_due_days)
         counts = status_counts(db, f.agency)
     return render_template("dashboard/inbox.html", f=f, page=page, counts=counts, agencies=names, topics=topics,
-                           places=places, languages=sorted(svc.menus.languages))
+                           places=places, languages=sorted(svc.menus.languages), language_names=language_names(svc))
 
 
 @bp.get("/home")
@@ -127,13 +136,38 @@ def message(message_id: int) -> str:
         notes = notes_of(db, m)
         answers = list(m.answers)
         due = m.created_at + timedelta(days=svc.config.answer_due_days)
+        group = members(db, m)
+        replies, reply_text, reply_error = _replies_for(svc, m, request.args.get("reply", ""))
         page = render_template("dashboard/message.html", m=m, words=words, has_audio=has_audio, notes=notes,
                                answers=answers, agencies=agency_names(svc), due=due, now=utcnow(),
+                               group=group if len(group) > 1 else [], close_reasons=CLOSE_REASONS,
+                               waiting=waiting_languages(db, group),
+                               deliveries=delivery_states(db, [a.id for a in answers]), sms=sms_notices(db, m.id),
+                               language_names=language_names(svc), replies=replies, reply_text=reply_text,
+                               reply_error=reply_error,
                                transcript=m.transcript, accepted=ACCEPTED,
                                max_bytes=svc.config.answer_upload_max_bytes,
                                max_seconds=svc.config.answer_max_seconds, config_below=svc.config.check_by_ear_below,
                                transitions=sorted(TRANSITIONS.get(m.status, ())))
     return page
+
+
+def _replies_for(svc: Services, m: Message, chosen: str) -> tuple[list[Template], str, str]:
+    """Return the message's reply templates, the chosen one filled in (for editing), and what went wrong."""
+    found = load_replies(svc.config.replies_path, set(agency_names(svc)), set(svc.menus.languages))
+    usable = found.for_message(m.agency, m.language)
+    problems = "; ".join(found.problems)
+    if not chosen:
+        return usable, "", problems
+    if not chosen.isdigit() or not 0 <= int(chosen) < len(usable):
+        return usable, "", f"there is no reply template {chosen!r} for this message's agency and language"
+    zone = parse_timezone(svc.config.timezone)
+    try:
+        text = fill(usable[int(chosen)], reference=m.reference, agency=agency_names(svc).get(m.agency or "", "-"),
+                    topic=m.topic, place=m.place, today=to_local(utcnow(), zone))
+    except ValueError as exc:
+        return usable, "", str(exc)
+    return usable, text, problems
 
 
 def _recording_path(svc: Services, message_id: int) -> tuple[Message, Path]:
@@ -194,13 +228,13 @@ def set_status(message_id: int) -> Response | tuple[str, int]:
 @bp.post("/messages/<int:message_id>/reassign")
 @login_required("official")
 def reassign_message(message_id: int) -> Response | tuple[str, int]:
-    """Hand the message to another agency (it leaves this official's inbox)."""
+    """Hand the message to another agency with a reason (it leaves this official's inbox)."""
     svc, user = services(), _user()
     names = agency_names(svc)
     try:
         with svc.db.session() as db:
             m = _message_or_404(db, user, message_id)
-            reassign(db, user, m, request.form.get("agency", ""), names)
+            reassign_with_reason(db, user, m, request.form.get("agency", ""), names, request.form.get("reason"))
             reference, agency = m.reference, m.agency
     except ActionRefused as exc:
         return _refused(f"The message was not reassigned: {exc}.")
@@ -250,14 +284,20 @@ def answer(message_id: int) -> Response | tuple[str, int]:
             stored = store_answer_audio(sent.read(svc.config.answer_upload_max_bytes + 1), svc.config, message_id)
         with svc.db.session() as db:
             m = _message_or_404(db, user, message_id)
-            answer_id = add_answer(db, user, m, source=source, text=request.form.get("text"), audio=stored).id
+            targets = answer_targets(db, m, request.form.get("language"))
+            answer_ids = [add_answer(db, user, t, source=source, text=request.form.get("text"), audio=stored).id
+                          for t in targets]
+            answered = [t.id for t in targets]
     except ActionRefused as exc:
         log.info("answer to message %s refused: %s", message_id, exc)
         if request.headers.get("X-Requested-With") == "recorder":
             return Response(f"The answer was not saved: {exc}.", status=400, mimetype="text/plain")
         return _refused(f"The answer was not saved: {exc}.")
-    enqueue_delivery(svc.queue, answer_id)
-    log.info("answer %s to message %s by user %s (%s)", answer_id, message_id, user.id, source)
+    for answer_id in answer_ids:  # one per caller of a group in the answer's language
+        enqueue_delivery(svc.queue, answer_id)
+    for ident in answered:
+        enqueue_sms(svc.queue, svc.config, ident, "answer")  # "an answer is waiting", to consenting callers
+    log.info("answers %s to message %s by user %s (%s)", answer_ids, message_id, user.id, source)
     flash("Answer saved. The caller hears it when they call and key their reference number"
           " (or by a callback, if they asked for one).")
     if request.headers.get("X-Requested-With") == "recorder":

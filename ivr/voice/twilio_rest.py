@@ -105,3 +105,30 @@ def _json(response: requests.Response) -> dict[str, Any]:
 def _retryable(status: int) -> bool:
     # A 4xx says the request is wrong (bad number, bad credentials): repeating it cannot help, except these.
     return status >= 500 or status in (408, 429)
+
+
+def send_sms(client: TwilioRest, to: str, from_: str, body: str, status_callback: str) -> PlacedCall:
+    """Send one SMS through Twilio's Messages resource (Somleng speaks the same API); return its sid and status.
+
+        POST {base}/2010-04-01/Accounts/{AccountSid}/Messages.json   form: To, From, Body, StatusCallback
+        201 {"sid": "SM...", "status": "queued", ...}; 4xx {"code": 21610, "message": ...} as for calls
+    """
+    url = client.calls_url().removesuffix("Calls.json") + "Messages.json"
+    try:
+        # No redirects: the account's credentials must go to the configured host only.
+        response = requests.post(url, data={"To": to, "From": from_, "Body": body, "StatusCallback": status_callback},
+                                 auth=(client.account_sid, client.auth_token), timeout=client.timeout_seconds,
+                                 allow_redirects=False,
+                                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
+    except requests.RequestException as exc:
+        raise TwilioRestError(f"Twilio unreachable: {type(exc).__name__}") from exc
+    answer = _json(response)
+    if response.status_code not in (200, 201):
+        code = answer.get("code") if isinstance(answer.get("code"), int) else None
+        message = str(answer.get("message") or "no error message")[:300]
+        raise TwilioRestError(f"Twilio answered HTTP {response.status_code} (error {code}): {message}",
+                              status=response.status_code, code=code, retryable=_retryable(response.status_code))
+    sid = answer.get("sid")
+    if not isinstance(sid, str) or not sid.startswith(("SM", "MM")):
+        raise TwilioRestError("Twilio's answer has no message sid", status=response.status_code)
+    return PlacedCall(sid=sid, status=str(answer.get("status") or "queued"))

@@ -21,7 +21,8 @@ def test_audit_page_lists_actions_and_filters(dash: Dash) -> None:
         assert resp.status_code == 200
     admin = dash.client("admin@example.org")
     page = admin.get("/dashboard/audit").get_data(as_text=True)
-    rows = re.findall(r"<tr><td>[^<]+</td><td>([^<]+)</td><td>([^<]+)</td>\s*<td>message (\d+)</td>", page)
+    rows = re.findall(r"<tr><td><time [^>]+>[^<]+</time></td><td>([^<]+)</td><td>([^<]+)</td>\s*<td>message (\d+)</td>",
+                      page)
     assert rows == [("water@example.org", "download", str(ident)), ("water@example.org", "listen", str(ident))]
     only = admin.get("/dashboard/audit?action=listen").get_data(as_text=True)
     assert ">listen<" in only and ">download<" not in only

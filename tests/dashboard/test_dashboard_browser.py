@@ -136,6 +136,12 @@ def test_official_records_an_answer_in_the_browser(served: tuple[str, Flask]) ->
             page.wait_for_selector("#record-state:has-text('Recording')")
             page.wait_for_timeout(1500)
             page.click("#record-stop")
+            # Heard before it is sent: the preview plays from the browser's memory; nothing reached the server.
+            page.wait_for_selector("#record-preview:not([hidden])")
+            assert page.eval_on_selector("#record-audio", "a => a.src.startsWith('blob:')")
+            with services(app).db.session() as db:
+                assert db.scalars(select(Answer).where(Answer.message_id == ident)).all() == []
+            page.click("#record-send")
             page.wait_for_selector("#status[data-status=answered]", timeout=20000)
             assert page.locator(".answer audio").count() == 1
         finally:

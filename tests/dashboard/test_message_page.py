@@ -28,7 +28,8 @@ def test_another_agencys_message_is_404_on_every_route(dash: Dash) -> None:
         for path in ("", "/audio", "/download"):
             assert client.get(f"/dashboard/messages/{ident}{path}").status_code == 404, path
         for path, data in (("/status", {"status": "in_progress"}), ("/reassign", {"agency": "water"}),
-                           ("/notes", {"text": "mine now"}), ("/answers", {"source": "text", "text": "hello"})):
+                           ("/notes", {"text": "mine now"}), ("/answers", {"source": "text", "text": "hello"}),
+                           ("/close", {"reason": "duplicate"}), ("/return", {"reason": "x"}), ("/split", {})):
             resp = client.post(f"/dashboard/messages/{ident}{path}", data={**data, "csrf_token": token})
             assert resp.status_code == 404, path
     with database_for(dash.config.database_url).session() as db:
@@ -151,20 +152,24 @@ def test_reassign_moves_the_message_out_of_the_inbox_and_is_audited(dash: Dash) 
     ident = dash.message()
     client = dash.client()
     token = page_token(client, f"/dashboard/messages/{ident}")
-    resp = client.post(f"/dashboard/messages/{ident}/reassign", data={"agency": "roads", "csrf_token": token})
+    resp = client.post(f"/dashboard/messages/{ident}/reassign",
+                       data={"agency": "roads", "reason": "a burst main under the road", "csrf_token": token})
     assert resp.status_code == 302 and resp.headers["Location"] == "/dashboard/"
     assert client.get(f"/dashboard/messages/{ident}").status_code == 404
     roads = dash.client("roads@example.org").get(f"/dashboard/messages/{ident}").get_data(as_text=True)
-    assert f"reassigned by user {dash.water}: water → roads" in roads
-    assert [(r.user_id, r.detail) for r in audits(dash, "reassign")] == [(dash.water, "water->roads")]
+    assert f"reassigned by user {dash.water}: water → roads (a burst main under the road)" in roads
+    assert [(r.user_id, r.detail) for r in audits(dash, "reassign")] == [
+        (dash.water, "water->roads: a burst main under the road")]
 
 
 def test_reassign_to_unknown_or_same_agency_is_refused(dash: Dash) -> None:
     ident = dash.message(audio=None)
     client = dash.client()
     token = page_token(client, f"/dashboard/messages/{ident}")
-    for agency, words in (("sewers", "agency must be one of"), ("water", "with water already")):
-        resp = client.post(f"/dashboard/messages/{ident}/reassign", data={"agency": agency, "csrf_token": token})
+    for agency, reason, words in (("sewers", "x", "agency must be one of"), ("water", "x", "with water already"),
+                                  ("roads", " ", "a reassignment needs a reason")):
+        resp = client.post(f"/dashboard/messages/{ident}/reassign",
+                           data={"agency": agency, "reason": reason, "csrf_token": token})
         assert resp.status_code == 400 and words in resp.get_data(as_text=True)
     assert audits(dash, "reassign") == []
 

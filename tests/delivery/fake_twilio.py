@@ -1,10 +1,12 @@
-"""A local HTTP server that answers as Twilio documents its Calls resource, and records every request.
+"""A local HTTP server that answers as Twilio documents its Calls and Messages resources, and records every request.
 
     POST /2010-04-01/Accounts/{AccountSid}/Calls.json   basic auth AccountSid:AuthToken
       201 {"sid": "CA...", "status": "queued", "to": ..., "from": ..., ...}
       401 {"code": 20003, "message": "Authenticate", ...}            wrong or missing credentials
       400 {"code": 21201, "message": "No 'To' number is specified"}   (21213 for From, 21205 for Url)
       404 {"code": 20404, ...}                                        any other path
+    POST /2010-04-01/Accounts/{AccountSid}/Messages.json   form To, From, Body, StatusCallback
+      201 {"sid": "SM...", "status": "queued", ...}; 400 {"code": 21604/21603/21602}; queued faults as for calls
 
 Twilio's error bodies carry code, message, more_info and status; this server sends the same keys.
 A test may queue faults (HTTP status and Twilio error code) to be answered instead of a created call.
@@ -115,6 +117,8 @@ class FakeTwilio:
 
     def _decide(self, path: str, form: dict[str, list[str]],
                 authorised: bool) -> tuple[int, dict[str, Any], str | None]:
+        if path == f"/2010-04-01/Accounts/{self.account_sid}/Messages.json" and authorised:
+            return self._message(form)
         if path != f"/2010-04-01/Accounts/{self.account_sid}/Calls.json":
             if not authorised:
                 return 401, _error(20003, "Authenticate", 401), None
@@ -136,6 +140,24 @@ class FakeTwilio:
                 "status": "queued", "direction": "outbound-api", "api_version": "2010-04-01",
                 "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json"}
         return 201, body, sid
+
+    def _message(self, form: dict[str, list[str]]) -> tuple[int, dict[str, Any], str | None]:
+        """The Messages resource: 201 with an SM sid, or a queued fault (e.g. 21610 unsubscribed recipient)."""
+        with self._lock:
+            fault = self.faults.pop(0) if self.faults else None
+        if fault is not None:
+            return fault.status, _error(fault.code, fault.message, fault.status), None
+        if not form.get("To", [""])[0]:
+            return 400, _error(21604, "A 'To' phone number is required.", 400), None
+        if not form.get("From", [""])[0]:
+            return 400, _error(21603, "A 'From' phone number is required.", 400), None
+        if not form.get("Body", [""])[0]:
+            return 400, _error(21602, "Message body is required.", 400), None
+        sid = "SM" + secrets.token_hex(16)
+        return 201, {"sid": sid, "account_sid": self.account_sid, "to": form["To"][0], "from": form["From"][0],
+                     "body": form["Body"][0], "status": "queued", "direction": "outbound-api",
+                     "api_version": "2010-04-01", "num_segments": "1",
+                     "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"}, sid
 
     def _authorised(self, header: str) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()

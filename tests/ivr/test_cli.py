@@ -72,7 +72,10 @@ def test_messages_json_lists_what_callers_left(app: Flask, phone: Phone, speech_
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.output.splitlines()]
     assert len(rows) == 1
-    assert set(rows[0]) == {"id", "reference", "status", "language", "topic", "place", "created_at"}
+    assert set(rows[0]) == {"id", "reference", "status", "language", "topic", "place", "created_at", "cluster",
+                            "overdue", "needs_listening"}
+    assert (rows[0]["cluster"], rows[0]["overdue"]) == (None, False)
+    assert isinstance(rows[0]["needs_listening"], bool)
     assert (rows[0]["language"], rows[0]["topic"], rows[0]["place"]) == ("fr", "roads", "lautoka")
 
 

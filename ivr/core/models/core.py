@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.core.models.base import Base, utcnow
@@ -76,6 +76,16 @@ class Message(Base):
     routed_at: Mapped[datetime | None]
     # The recording this message keeps, unique: two keep webhooks at once cannot make two messages (one upsert).
     recording_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Casework (ivr/dashboard/casework.py): why a message was closed unanswered; where a reassignment came
+    # from and why (the receiving agency may return it); the cluster of reports about the same problem it
+    # belongs to (the id of the cluster's lead message), and whether an official split it out of one.
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+    close_note: Mapped[str | None] = mapped_column(Text)
+    reassigned_from: Mapped[str | None] = mapped_column(String(32))
+    reassign_reason: Mapped[str | None] = mapped_column(Text)
+    cluster_id: Mapped[int | None] = mapped_column(index=True)
+    cluster_split: Mapped[bool] = mapped_column(default=False, server_default=false())
+    escalated_at: Mapped[datetime | None]  # when its agency's supervisors were told it passed its due date
 
     recording: Mapped[Recording | None] = relationship(back_populates="message", uselist=False)
     transcript: Mapped[Transcript | None] = relationship(back_populates="message", uselist=False)
@@ -160,5 +170,27 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(128))  # e.g. Open311's service_request_id
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class CaseworkEmail(Base):
+    """One daily email about an agency's casework: its digest, or the escalation to its supervisors.
+
+    The unique key (kind, agency, local day) makes the scheduler's job idempotent per day: a repeated
+    or retried job finds the row and sends again only what did not go out.
+    """
+
+    __tablename__ = "casework_emails"
+    __table_args__ = (UniqueConstraint("kind", "agency", "day", name="uq_casework_emails_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # digest | escalation
+    agency: Mapped[str] = mapped_column(String(32))
+    day: Mapped[str] = mapped_column(String(10))  # the local date, YYYY-MM-DD
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | skipped | failed
+    recipients: Mapped[int] = mapped_column(default=0)
+    detail: Mapped[str | None] = mapped_column(Text)  # counts and reference numbers, or why it was skipped
+    attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]

@@ -100,3 +100,52 @@ class CallEvent(Base):
     status: Mapped[str] = mapped_column(String(20))
     sequence: Mapped[int | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# SmsMessage.kind: the reference right after the call, an answer waiting, the message closed
+SMS_KINDS = ("reference", "answer", "closed")
+
+
+class SmsMessage(Base):
+    """One SMS to a consenting caller about their message (worker/sms.py), sent once per message and kind."""
+
+    __tablename__ = "sms_messages"
+    __table_args__ = (UniqueConstraint("message_id", "kind", name="uq_sms_messages_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    # pending (not yet accepted by Twilio), held (not sent, and why), failed (refused), then Twilio's
+    # MessageStatus from its status callbacks: queued, sent, delivered, undelivered, failed.
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    held_reason: Mapped[str | None] = mapped_column(String(200))
+    sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    error_code: Mapped[int | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    segments: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SmsOptOut(Base):
+    """A number (by its keyed hash) that Twilio reported unsubscribed (error 21610): never texted again."""
+
+    __tablename__ = "sms_opt_outs"
+
+    number_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    error_code: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SmsEvent(Base):
+    """One status callback Twilio sent about an SMS, stored once however often it comes."""
+
+    __tablename__ = "sms_events"
+    __table_args__ = (UniqueConstraint("sid", "status", name="uq_sms_events_status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[int | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
