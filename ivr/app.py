@@ -67,11 +67,13 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(radio_bp)  # the radio hosts' pages, the bulletins' audio and the podcast feed
     from ivr.dashboard import accountability as accountability_page
+    from ivr.public import home
     from ivr.public import views as public
     from ivr.radio import board as radio_board
     from ivr.radio import poll_pages
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(home.bp)  # `/`: what this is, and links to log in, the public page and the phone
     app.register_blueprint(accountability_page.bp)
     app.register_blueprint(radio_board.bp)
     app.register_blueprint(poll_pages.bp)
