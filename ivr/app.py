@@ -39,6 +39,10 @@ def create_app(config: Config | None = None) -> Flask:
                              queue=queue if config.prompts_queue_missing else None),
         urls=Urls(config.public_base_url),
     )
+    if not config.testing:
+        import atexit
+
+        atexit.register(flush_funnel, app.extensions["hotline"])  # counts of calls not yet ended reach the table
     # Read the prompt audio folders once now, so the first caller does not pay for it.
     app.extensions["hotline"].prompts.library.offered()
     if not config.redis_url and not config.testing and config.inline_sweep_seconds:
@@ -95,3 +99,12 @@ def create_app(config: Config | None = None) -> Flask:
         return jsonify(body), (200 if db_ok else 503)  # type: ignore[return-value]
 
     return app
+
+
+def flush_funnel(svc: Services) -> None:
+    """Write this process's buffered call counts (ivr/core/funnel.py) as it exits; a failure is logged."""
+    try:
+        with svc.db.session() as session:
+            svc.funnel.flush(session)
+    except Exception:  # at exit nobody is left to raise to
+        logging.getLogger(__name__).exception("could not write the call funnel's counts at exit")

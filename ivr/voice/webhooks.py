@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, g, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
+from ivr.core.funnel import KEPT
 from ivr.core.live_calls import live_calls
 from ivr.core.models import Caller, utcnow
 from ivr.core.models.delivery import Delivery
@@ -27,6 +28,7 @@ from ivr.radio import polls
 from ivr.voice import calls, state_token
 from ivr.voice.answers import answer_audio_url
 from ivr.voice.flow import CallState, Context, Event, Keys, Outcome, Recorded, Start, Step, next_step, valid_digits
+from ivr.voice.funnel_steps import count_step
 from ivr.voice.outbound_calls import (
     PLACE_CALL_JOB,
     callback_allowed,
@@ -182,6 +184,7 @@ def _respond(svc: Services, session: Session, row: CallRow, state: CallState, ev
     if ctx is None:
         ctx = _context(svc, session, lambda: _number_hash(row.caller()))
     outcome = next_step(svc.menus, state, event, ctx)
+    count_step(svc.funnel, svc.menus.flow, state, event, outcome)  # in memory: written in batches
     new_state = outcome.state
     if outcome.step.effects:
         new_state = _apply_effects(svc, session, row, state, outcome)
@@ -261,6 +264,7 @@ def incoming() -> Response:
             remembered = calls.load_state(call).language or (call.caller.language if call.caller else None)
             return _respond(svc, session, row, CallState(), Start(language=remembered), store=True)
         state = outcome.state
+        count_step(svc.funnel, svc.menus.flow, CallState(), Start(language=look.language), outcome)
         if outcome.step.effects:  # none in today's flow (a call's first step only speaks), but a menu file may add one
             state = _apply_effects(svc, session, CallRow(svc, session, sid), CallState(), outcome)
     return _answer(svc, outcome.step, state)
@@ -369,8 +373,13 @@ def call_status() -> Response:
         # Rang and hung up before we answered (a "missed call"): the hotline rings them back, free.
         _queue_callback(svc, session, missed_call(session, svc.config, call, request.form, now=utcnow()))
         if call is None:
+            svc.funnel.flush(session)
             return empty_twiml()
         message = calls.end_call(session, call, status, _int(request.form.get("CallDuration")))
+        if message is not None:
+            svc.funnel.note(message.language, KEPT, "entered")  # kept unconfirmed: the caller hung up at review
+        # This process's call counts, batched into the write this callback makes anyway (off the live path).
+        svc.funnel.flush(session)
         if message is not None:
             keep_number_for_consent(session, svc.config, call.caller, caller_number(request.form), message.consent,
                                     now=utcnow())
