@@ -57,6 +57,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(answers.bp)
     app.register_blueprint(prompt_files.bp)
     app.register_blueprint(operator_bp)
+    from ivr.operator import calls_page
+
+    app.register_blueprint(calls_page.bp)  # /operator/calls: the call funnel drawn
     from ivr.voice.outbound import bp as outbound_bp
 
     app.register_blueprint(outbound_bp)  # the calls the hotline places: answers and callbacks

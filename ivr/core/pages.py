@@ -55,7 +55,8 @@ NAV = (("dashboard.inbox", "Inbox", ("official",)),
        ("polls.index", "Polls", ("radio",)),
        ("accountability.admin_page", "Accountability", ("admin",)),
        ("dashboard.audit", "Audit log", ("admin",)),
-       ("operator.languages", "Prompts", ("admin",)))
+       ("operator.languages", "Prompts", ("admin",)),
+       ("operator_calls.page", "Calls", ("admin",)))
 
 
 def nav_links(user: User) -> list[NavLink]:
