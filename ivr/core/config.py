@@ -189,6 +189,10 @@ SETTINGS: tuple[Setting, ...] = (
             "How long one live-board connection (server-sent events) is held before the browser is asked to "
             "reconnect (it resumes from Last-Event-ID): bounds how long a web worker thread stays busy.",
             default="120", kind=int),
+    # -- settings added by the operators' phone and funnel work --
+    Setting("HOTLINE_CALL_FUNNEL", "call_funnel",
+            "1 to count where callers go in the menus (the call funnel: `hotline stats`, /operator/calls), in "
+            "memory, written with each end-of-call callback; 0 counts nothing.", default="1", kind=bool),
 )
 
 
@@ -259,6 +263,8 @@ class Config:
     answer_max_seconds: int = 300
     # live board work
     board_stream_seconds: int = 120
+    # operators' phone and funnel work
+    call_funnel: bool = True
     testing: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:

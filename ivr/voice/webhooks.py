@@ -184,7 +184,8 @@ def _respond(svc: Services, session: Session, row: CallRow, state: CallState, ev
     if ctx is None:
         ctx = _context(svc, session, lambda: _number_hash(row.caller()))
     outcome = next_step(svc.menus, state, event, ctx)
-    count_step(svc.funnel, svc.menus.flow, state, event, outcome)  # in memory: written in batches
+    if svc.config.call_funnel:
+        count_step(svc.funnel, svc.menus.flow, state, event, outcome)  # in memory: written in batches
     new_state = outcome.state
     if outcome.step.effects:
         new_state = _apply_effects(svc, session, row, state, outcome)
@@ -264,7 +265,8 @@ def incoming() -> Response:
             remembered = calls.load_state(call).language or (call.caller.language if call.caller else None)
             return _respond(svc, session, row, CallState(), Start(language=remembered), store=True)
         state = outcome.state
-        count_step(svc.funnel, svc.menus.flow, CallState(), Start(language=look.language), outcome)
+        if svc.config.call_funnel:
+            count_step(svc.funnel, svc.menus.flow, CallState(), Start(language=look.language), outcome)
         if outcome.step.effects:  # none in today's flow (a call's first step only speaks), but a menu file may add one
             state = _apply_effects(svc, session, CallRow(svc, session, sid), CallState(), outcome)
     return _answer(svc, outcome.step, state)
@@ -376,7 +378,7 @@ def call_status() -> Response:
             svc.funnel.flush(session)
             return empty_twiml()
         message = calls.end_call(session, call, status, _int(request.form.get("CallDuration")))
-        if message is not None:
+        if message is not None and svc.config.call_funnel:
             svc.funnel.note(message.language, KEPT, "entered")  # kept unconfirmed: the caller hung up at review
         # This process's call counts, batched into the write this callback makes anyway (off the live path).
         svc.funnel.flush(session)
