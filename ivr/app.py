@@ -60,6 +60,10 @@ def create_app(config: Config | None = None) -> Flask:
     from ivr.operator import calls_page
 
     app.register_blueprint(calls_page.bp)  # /operator/calls: the call funnel drawn
+    from ivr.operator import phone_page
+
+    app.register_blueprint(phone_page.bp)  # /operator/phone: a phone in the browser, through the signed webhooks
+    app.register_blueprint(phone_page.media_bp)
     from ivr.voice.outbound import bp as outbound_bp
 
     app.register_blueprint(outbound_bp)  # the calls the hotline places: answers and callbacks

@@ -56,7 +56,8 @@ NAV = (("dashboard.inbox", "Inbox", ("official",)),
        ("accountability.admin_page", "Accountability", ("admin",)),
        ("dashboard.audit", "Audit log", ("admin",)),
        ("operator.languages", "Prompts", ("admin",)),
-       ("operator_calls.page", "Calls", ("admin",)))
+       ("operator_calls.page", "Calls", ("admin",)),
+       ("operator_phone.page", "Phone", ("admin",)))
 
 
 def nav_links(user: User) -> list[NavLink]:

@@ -224,9 +224,9 @@ class Phone:
                     return None  # Twilio makes no request for a Gather the caller hung up on
                 if keys is None:
                     if verb.get("actionOnEmptyResult") == "true":
-                        return _action(verb), {"Digits": ""}
+                        return action_url(verb), {"Digits": ""}
                     continue  # Twilio falls through to the next verb on silence
-                return _action(verb), {"Digits": _gathered(verb, keys)}
+                return action_url(verb), {"Digits": gathered_digits(verb, keys)}
             elif verb.tag == "Record":
                 log.heard.append(Heard("beep"))
                 audio = caller.record(log.heard)
@@ -268,20 +268,20 @@ class Phone:
         if status_url and self.recording_callback in ("before", "twice"):
             self.post(log, status_url, status_form)
         action_form = {"RecordingSid": sid, "RecordingUrl": url, "RecordingDuration": duration, "Digits": "#"}
-        body = self.post(log, _action(verb), action_form)
+        body = self.post(log, action_url(verb), action_form)
         if status_url and self.recording_callback in ("after", "twice"):
             self.post(log, status_url, status_form)
         return body
 
 
-def _action(verb: ET.Element) -> str:
+def action_url(verb: ET.Element) -> str:
     action = verb.get("action")
     if not action:
         raise CallError(f"<{verb.tag}> has no action URL")
     return action
 
 
-def _gathered(verb: ET.Element, keys: str) -> str:
+def gathered_digits(verb: ET.Element, keys: str) -> str:
     finish = verb.get("finishOnKey", "#")
     num = verb.get("numDigits")
     if num:
