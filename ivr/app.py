@@ -64,6 +64,9 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(phone_page.bp)  # /operator/phone: a phone in the browser, through the signed webhooks
     app.register_blueprint(phone_page.media_bp)
+    from ivr.operator import prompt_line
+
+    app.register_blueprint(prompt_line.bp)  # /voice/prompt-line/*: native speakers record prompts by phone
     from ivr.voice.outbound import bp as outbound_bp
 
     app.register_blueprint(outbound_bp)  # the calls the hotline places: answers and callbacks

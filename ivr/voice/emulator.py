@@ -172,10 +172,10 @@ class Phone:
             raise CallError(f"{url} answered HTTP {status}: {body[:200]}")
         return body
 
-    def call(self, caller: Caller, call_sid: str | None = None) -> CallLog:
-        """Ring the hotline and follow its TwiML until it hangs up."""
+    def call(self, caller: Caller, call_sid: str | None = None, path: str = "/voice/incoming") -> CallLog:
+        """Ring the hotline (its number's voice webhook at `path`) and follow its TwiML until it hangs up."""
         log = CallLog(call_sid=call_sid or "CA" + secrets.token_hex(16))
-        body = self.post(log, f"{self.base_url}/voice/incoming", {"CallStatus": "ringing"})
+        body = self.post(log, f"{self.base_url}{path}", {"CallStatus": "ringing"})
         self._follow(log, body, caller)
         if self.status_callback:
             self.post(log, f"{self.base_url}/voice/status",
