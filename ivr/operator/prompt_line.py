@@ -33,6 +33,7 @@ bp = Blueprint("prompt_line", __name__, url_prefix="/voice/prompt-line")
 
 STORE_JOB = "worker.prompt_takes.store_prompt_take"
 MAX_PIN_TRIES = 3
+MAX_MISSES = 3  # silences in a row at the beep before the line says goodbye
 TAKE_MAX_SECONDS = 60
 PROMPT_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -157,7 +158,7 @@ def _next_prompt(svc: Services, code: str, after: str | None) -> Response:
     return _present(svc, code, todo[0])
 
 
-def _present(svc: Services, code: str, pid: str) -> Response:
+def _present(svc: Services, code: str, pid: str, misses: int = 0) -> Response:
     """What callers hear in the reference language, the written text, then the beep."""
     reference = svc.config.prompt_line_reference
     required = list(svc.prompts.library.required)
@@ -179,7 +180,7 @@ def _present(svc: Services, code: str, pid: str) -> Response:
     response.record(action=_url(svc, "take", ok=1, lang=code, p=pid), method="POST", max_length=TAKE_MAX_SECONDS,
                     timeout=5, finish_on_key="#", play_beep=True)
     _say(svc, response, "nothing_heard")
-    response.redirect(_url(svc, "again", ok=1, lang=code, p=pid), method="POST")
+    response.redirect(_url(svc, "again", ok=1, lang=code, p=pid, n=misses + 1), method="POST")
     return webhooks.twiml(str(response))
 
 
@@ -189,7 +190,13 @@ def again() -> Response:
     svc = services()
     _require_pin_passed()
     code, pid = _lang_and_prompt(svc)
-    return _present(svc, code, pid)
+    misses = _int_arg("n", 0, MAX_MISSES)
+    if misses >= MAX_MISSES:  # a line left open in silence ends, like a caller's too_many_tries
+        response = VoiceResponse()
+        _say(svc, response, "goodbye")
+        response.hangup()
+        return webhooks.twiml(str(response))
+    return _present(svc, code, pid, misses)
 
 
 @bp.post("/take")

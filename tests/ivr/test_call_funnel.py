@@ -62,6 +62,10 @@ def test_stats_json_counts_exactly_the_calls_placed(app: Flask, phone: Phone, sp
     assert [(t["language"], t["reports"]) for t in stats["time_to_report"]] == [("en", 1)]
     worst = [(w["language"], w["node"]) for w in stats["worst_prompts"][:2]]
     assert worst == [("fr", "report_place"), ("en", "report_topic")]  # 1 of 1 hung up; 4 of 5 ended badly
+    env = {"SECRET_KEY": "s", "HOTLINE_PEPPER": "p", "TWILIO_AUTH_TOKEN": "t", "PUBLIC_BASE_URL": "http://x",
+           "HOTLINE_DATA_DIR": str(tmp_path / "cli"), "HOTLINE_ENV_FILE": "", "DATABASE_URL": database_url}
+    text = CliRunner().invoke(main, ["stats"], env=env).output
+    assert "report_topic" in text and "100%" in text and "fr   report_place" in text
 
 
 def test_menu_steps_write_nothing_until_the_end_of_call_callback(app: Flask, phone: Phone) -> None:

@@ -69,6 +69,8 @@ def test_three_wrong_pins_end_the_call_and_the_rest_needs_the_pin(line_app: Flas
     assert client.post("/voice/prompt-line/language", data=form,
                        headers={"X-Twilio-Signature": signature}).status_code == 403
     assert client.post("/voice/prompt-line/language?ok=1", data=form).status_code == 403  # unsigned
+    silent = phone.call(Script([PIN, "4", None, None, None]), path="/voice/prompt-line/incoming")
+    assert silent.said().count(phrases(svc)["nothing_heard"]) == 3 and silent.said()[-1] == phrases(svc)["goodbye"]
 
 
 def test_the_line_is_off_without_a_pin(app: Flask) -> None:
