@@ -10,6 +10,7 @@ concurrent calls at a caller's pace.
 
     .venv/bin/python benchmarks/webhooks.py [--calls N] [--concurrency 10 50] [--pace-calls N]
                                             [--pause-ms MS] [--quick] [--json]
+    .venv/bin/python benchmarks/webhooks.py --funnel-cost [--quick] [--rounds N]   # the call funnel's cost
 
 Exit status: 0 when the targets hold, 1 when one is missed, 2 when the run itself failed.
 All traffic stays on 127.0.0.1; the gunicorn servers are always stopped before it exits.
@@ -654,6 +655,155 @@ def run(levels: list[int], calls: int, timeout: float, drain_limit: float,
             "ours_log_problems": log_problems, "ours_worker_timeouts": worker_timeouts, "ours_log_tail": log_tail}
 
 
+FUNNEL_COST_TARGET = 0.05  # counting the call funnel may cost the call steps at most 5 %
+
+
+def funnel_cost(paced_calls: int, pause_ms: float, rounds: int, timeout: float, drain_limit: float,
+                progress: Callable[[str], None]) -> dict[str, Any]:
+    """Time the same paced calls on two servers, HOTLINE_CALL_FUNNEL=1 and =0, in alternating rounds.
+
+    Both run the same code on their own SQLite file; only the counting (and its batched write in the
+    end-of-call callback) differs, so on/off is what the funnel costs a caller. Rounds alternate which
+    side goes first, so a load change on the machine falls on both sides.
+    """
+    deadline = time.monotonic() + timeout
+    menus, wavs = load_menus(ROOT / "menus"), load_wavs()
+    sides = {"on": Result(), "off": Result()}
+    servers: dict[str, Server] = {}
+    with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp, MediaHost(auth_token=AUTH_TOKEN) as media:
+        cache = Path(tmp) / "prompts-cache"
+        try:
+            for name, flag in (("on", "1"), ("off", "0")):
+                data_dir = Path(tmp) / f"data-{name}"
+                database_for(f"sqlite:///{(data_dir / 'hotline.sqlite3').resolve()}").upgrade()
+                forget_databases()
+                port = free_port()
+                env = {**server_env(data_dir, port, media.account_sid), "HOTLINE_CALL_FUNNEL": flag,
+                       "HOTLINE_PROMPTS_CACHE": str(cache)}
+                if name == "on":
+                    progress("rendering prompts with espeak-ng (hotline prompts build) ...")
+                    subprocess.run([str(Path(sys.executable).parent / "hotline"), "prompts", "build"], cwd=ROOT,
+                                   env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                servers[name] = start_gunicorn(f"funnel-{name}", "ivr:create_app()", env, port, Path(tmp))
+            for server in servers.values():
+                wait_healthy(server)
+                drive_calls(server, media, menus, wavs, concurrency=4, calls=range(8), first_number=9_000_000,
+                            deadline=deadline)  # warm-up, not measured
+                wait_idle(server, drain_limit, deadline)
+            for r in range(rounds):
+                for name in (("on", "off") if r % 2 == 0 else ("off", "on")):
+                    progress(f"round {r + 1}/{rounds}: funnel {name}, {paced_calls} calls at a caller's pace ...")
+                    got = drive_calls(servers[name], media, menus, wavs, concurrency=P99_TARGET_CONCURRENCY,
+                                      calls=range(paced_calls), first_number=1_000_000 * (r + 1),
+                                      deadline=deadline, pause=pause_ms / 1000)
+                    wait_idle(servers[name], drain_limit, deadline)
+                    _add_result(sides[name], got)
+        finally:
+            for server in servers.values():
+                server.stop()
+    on, off = sides["on"].summary(), sides["off"].summary()
+
+    def ratio(key: str) -> float | None:
+        return round(on[key] / off[key], 3) if on[key] and off[key] else None
+
+    ratios = {key: ratio(key) for key in ("p50_ms", "server_p50_ms", "web_cpu_ms_per_request")}
+    direct = direct_cost(menus)
+    # What the funnel adds to one webhook, measured directly: a count on every step, one flush per call
+    # (on the end-of-call callback), over the median webhook of the run without the funnel.
+    added_ms = direct["count_step_us"] / 1000 + direct["flush_per_call_ms"] / (direct["steps_per_call"] + 1)
+    direct["share_of_median_webhook"] = round(added_ms / off["p50_ms"], 4) if off["p50_ms"] else float("nan")
+    # The web workers' CPU also holds the inline queue's jobs (fetching, routing), whose timing differs between
+    # runs: it is reported, and the target is the median server time and the directly measured share.
+    server = ratios["server_p50_ms"]
+    held = (server is not None and server <= 1 + FUNNEL_COST_TARGET
+            and direct["share_of_median_webhook"] <= FUNNEL_COST_TARGET)
+    return {"rounds": rounds, "calls_per_round": paced_calls, "pause_ms": pause_ms, "on": on, "off": off,
+            "on_over_off": ratios, "direct": direct,
+            "target": f"server p50 on/off <= {1 + FUNNEL_COST_TARGET} and direct share <= {FUNNEL_COST_TARGET:.0%}",
+            "target_held": held}
+
+
+def direct_cost(menus: Menus, repeat: int = 2000) -> dict[str, float]:
+    """Time the funnel's two pieces in this process, free of the servers' noise: counting one step
+    (ivr/voice/funnel_steps.py) and writing one call's counts (the upsert, in a transaction that commits anyway)."""
+    from ivr.core.funnel import FunnelBuffer
+    from ivr.voice.flow import CallState, Context, Keys, Start, next_step
+    from ivr.voice.funnel_steps import count_step
+
+    ctx = Context(offered=("en", "fr", "hi"))
+    steps, state = [], CallState()
+    outcome = next_step(menus, state, Start(), ctx)
+    steps.append((state, Start(), outcome))
+    for key in ["1", "1", "1", "1", "1"]:  # a reporting caller's keys up to the recording
+        state = outcome.state
+        event = Keys(node=state.node, digits=key)
+        outcome = next_step(menus, state, event, ctx)
+        steps.append((state, event, outcome))
+    buffer = FunnelBuffer()
+    start = time.perf_counter()
+    for _ in range(repeat):
+        for before, event, after in steps:
+            count_step(buffer, menus.flow, before, event, after)
+    per_step_us = (time.perf_counter() - start) / (repeat * len(steps)) * 1e6
+    with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'funnel.sqlite3'}"
+        db = database_for(url)
+        db.upgrade()
+        flushes, spent = 50, 0.0
+        for _ in range(flushes):
+            for before, event, after in steps:
+                count_step(buffer, menus.flow, before, event, after)
+            with db.session() as session:
+                # The end-of-call callback commits anyway: what the funnel adds there is this statement.
+                start = time.perf_counter()
+                buffer.flush(session)
+                spent += time.perf_counter() - start
+        per_flush_ms = spent / flushes * 1000
+        forget_databases()
+    return {"count_step_us": round(per_step_us, 2), "flush_per_call_ms": round(per_flush_ms, 2),
+            "steps_per_call": len(steps)}
+
+
+def _add_result(into: Result, got: Result) -> None:
+    into.latencies += got.latencies
+    into.server_ms += got.server_ms
+    into.errors += got.errors
+    into.error_kinds.update(got.error_kinds)
+    into.seconds += got.seconds
+    into.calls += got.calls
+    into.client_cpu_seconds += got.client_cpu_seconds
+    into.timed_out = into.timed_out or got.timed_out
+    for attr in ("cpu_seconds", "web_cpu_seconds"):
+        value = getattr(got, attr)
+        if value is not None:
+            setattr(into, attr, (getattr(into, attr) or 0.0) + value)
+    if got.other_load is not None:
+        into.other_load = max(into.other_load or 0.0, got.other_load)
+
+
+def funnel_table(report: dict[str, Any]) -> str:
+    """Format the funnel-cost run: each side's figures and on/off ratios."""
+    lines = [f"call funnel cost: {report['rounds']} alternating rounds x {report['calls_per_round']} calls, "
+             f"10 concurrent, {report['pause_ms']:.0f} ms between a call's webhooks",
+             f"{'funnel':>6}  {'webhooks':>8}  {'p50/p99 ms':>14}  {'server p50/p99 ms':>17}  {'web cpu ms/req':>14}  "
+             f"{'others':>6}  {'err':>3}"]
+    for side in ("on", "off"):
+        r = report[side]
+        cpu = "-" if r["web_cpu_ms_per_request"] is None else f"{r['web_cpu_ms_per_request']:.2f}"
+        lines.append(f"{side:>6}  {r['requests']:>8}  {r['p50_ms']:>5.1f} / {r['p99_ms']:>6.1f}  "
+                     f"{r['server_p50_ms']:>7.0f} / {r['server_p99_ms']:>7.0f}  {cpu:>14}  {_share(r):>6}  "
+                     f"{r['errors']:>3}")
+    ratios = ", ".join(f"{k} {'-' if v is None else f'{v:.3f}'}" for k, v in report["on_over_off"].items())
+    lines.append(f"on/off: {ratios} -> {report['target']}: {'HELD' if report['target_held'] else 'MISSED'}")
+    d = report["direct"]
+    lines.append(f"direct, in this process: counting a step {d['count_step_us']:.1f} µs, writing a call's counts "
+                 f"{d['flush_per_call_ms']:.2f} ms (once per call, in the end-of-call callback) -> "
+                 f"{d['share_of_median_webhook']:.2%} of the median webhook without the funnel")
+    if max(report[s]["other_processes_cpu_share"] or 0.0 for s in ("on", "off")) > NOISY_SHARE:
+        lines.append("WARNING: other processes used the cores meanwhile: the numbers are skewed")
+    return "\n".join(lines)
+
+
 def table(report: dict[str, Any]) -> str:
     """Format the run as a plain-text table, one row per concurrency."""
     head = (f"{'conc':>4}  {'calls':>5}  {'webhooks':>8}  {'ours req/s':>10}  {'bare req/s':>10}  {'ratio':>5}  "
@@ -769,6 +919,10 @@ def main(argv: list[str] | None = None) -> int:
                              "instead of the default SQLite file; e.g. postgresql+psycopg://postgres@127.0.0.1/test")
     parser.add_argument("--no-prompts-build", action="store_true",
                         help="skip `hotline prompts build`: prompts are then rendered in the background during calls")
+    parser.add_argument("--funnel-cost", action="store_true",
+                        help="only measure what counting the call funnel costs: paced calls on a server with "
+                             "HOTLINE_CALL_FUNNEL=1 and one with 0, in alternating rounds")
+    parser.add_argument("--rounds", type=int, default=4, help="with --funnel-cost: alternating rounds (default 4)")
     args = parser.parse_args(argv)
     calls = args.calls if args.calls is not None else (40 if args.quick else 200)
     paced_calls = args.pace_calls if args.pace_calls is not None else (20 if args.quick else PACED_CALLS)
@@ -781,6 +935,14 @@ def main(argv: list[str] | None = None) -> int:
     def progress(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    if args.funnel_cost:
+        try:
+            cost = funnel_cost(paced_calls, args.pause_ms, max(1, args.rounds), args.timeout, args.drain, progress)
+        except RuntimeError as exc:
+            progress(f"benchmark failed: {exc}")
+            return 2
+        print(json.dumps(cost, indent=2) if args.json else funnel_table(cost))
+        return 0 if cost["target_held"] else 1
     try:
         with postgres_schema(args.postgres) as postgres:
             report = run(args.concurrency, calls, args.timeout, args.drain, progress,

@@ -39,6 +39,10 @@ def create_app(config: Config | None = None) -> Flask:
                              queue=queue if config.prompts_queue_missing else None),
         urls=Urls(config.public_base_url),
     )
+    if not config.testing:
+        import atexit
+
+        atexit.register(flush_funnel, app.extensions["hotline"])  # counts of calls not yet ended reach the table
     # Read the prompt audio folders once now, so the first caller does not pay for it.
     app.extensions["hotline"].prompts.library.offered()
     if not config.redis_url and not config.testing and config.inline_sweep_seconds:
@@ -53,6 +57,16 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(answers.bp)
     app.register_blueprint(prompt_files.bp)
     app.register_blueprint(operator_bp)
+    from ivr.operator import calls_page
+
+    app.register_blueprint(calls_page.bp)  # /operator/calls: the call funnel drawn
+    from ivr.operator import phone_page
+
+    app.register_blueprint(phone_page.bp)  # /operator/phone: a phone in the browser, through the signed webhooks
+    app.register_blueprint(phone_page.media_bp)
+    from ivr.operator import prompt_line
+
+    app.register_blueprint(prompt_line.bp)  # /voice/prompt-line/*: native speakers record prompts by phone
     from ivr.voice.outbound import bp as outbound_bp
 
     app.register_blueprint(outbound_bp)  # the calls the hotline places: answers and callbacks
@@ -73,11 +87,13 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(radio_bp)  # the radio hosts' pages, the bulletins' audio and the podcast feed
     from ivr.dashboard import accountability as accountability_page
+    from ivr.public import home
     from ivr.public import views as public
     from ivr.radio import board as radio_board
     from ivr.radio import poll_pages
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(home.bp)  # `/`: what this is, and links to log in, the public page and the phone
     app.register_blueprint(accountability_page.bp)
     app.register_blueprint(radio_board.bp)
     app.register_blueprint(poll_pages.bp)
@@ -106,3 +122,12 @@ def create_app(config: Config | None = None) -> Flask:
         return jsonify(body), (200 if db_ok else 503)  # type: ignore[return-value]
 
     return app
+
+
+def flush_funnel(svc: Services) -> None:
+    """Write this process's buffered call counts (ivr/core/funnel.py) as it exits; a failure is logged."""
+    try:
+        with svc.db.session() as session:
+            svc.funnel.flush(session)
+    except Exception:  # at exit nobody is left to raise to
+        logging.getLogger(__name__).exception("could not write the call funnel's counts at exit")

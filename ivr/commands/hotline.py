@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
 import secrets
+import signal
 import subprocess
 import sys
 from datetime import timedelta
@@ -34,9 +38,10 @@ def register(group: click.Group) -> None:
 @click.command()
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write hotline.env (default: HOTLINE_DATA_DIR or ./instance).")
-@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True,
-              help="Port the local hotline will listen on (sets PUBLIC_BASE_URL).")
-def init(data_dir: Path | None, port: int) -> None:
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port the local hotline will listen on (sets PUBLIC_BASE_URL; default 5000). Given for an "
+                   "existing file whose PUBLIC_BASE_URL is on this machine, it moves it to this port.")
+def init(data_dir: Path | None, port: int | None) -> None:
     """Write a hotline.env with fresh random secrets for a local hotline, unless one exists."""
     import os
 
@@ -45,25 +50,51 @@ def init(data_dir: Path | None, port: int) -> None:
     path = folder / ENV_FILE_NAME
     if path.exists():
         click.echo(f"{path} exists; keeping its secrets")
-        return
-    lines = [
-        "# Local settings written by `hotline init`; the environment overrides them. Keep this file private.",
-        f"SECRET_KEY={secrets.token_urlsafe(32)}",
-        f"HOTLINE_PEPPER={secrets.token_urlsafe(32)}",
-        # 32 random bytes, URL-safe base64: the AES-256-GCM key of callback numbers (ivr/voice/callback_numbers.py).
-        f"HOTLINE_NUMBER_KEY={secrets.token_urlsafe(32)}",
-        f"TWILIO_AUTH_TOKEN={secrets.token_hex(16)}",
-        f"PUBLIC_BASE_URL=http://127.0.0.1:{port}",
-        "TWILIO_MEDIA_HOSTS=127.0.0.1",  # `hotline call` serves its recordings there (ivr/voice/media_host.py)
-    ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    path.chmod(0o600)
-    click.echo(f"wrote {path}")
+        if port is not None and local_port_set(path, port):
+            click.echo(f"  PUBLIC_BASE_URL now http://127.0.0.1:{port} (hotline call and the signatures use it)")
+    else:
+        lines = [
+            "# Local settings written by `hotline init`; the environment overrides them. Keep this file private.",
+            f"SECRET_KEY={secrets.token_urlsafe(32)}",
+            f"HOTLINE_PEPPER={secrets.token_urlsafe(32)}",
+            # 32 random bytes, URL-safe base64: the AES-256-GCM key of callback numbers (ivr/voice/callback_numbers.py).
+            f"HOTLINE_NUMBER_KEY={secrets.token_urlsafe(32)}",
+            f"TWILIO_AUTH_TOKEN={secrets.token_hex(16)}",
+            f"PUBLIC_BASE_URL=http://127.0.0.1:{port or DEFAULT_PORT}",
+            "TWILIO_MEDIA_HOSTS=127.0.0.1",  # `hotline call` serves its recordings there (ivr/voice/media_host.py)
+        ]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+        click.echo(f"wrote {path}")
+    click.echo("The first admin account (then log in at /login; it opens every page):\n"
+               f"  {FIRST_ADMIN}")
+
+
+DEFAULT_PORT = 5000
+FIRST_ADMIN = ("printf '%s\\n' 'a-long-passphrase-of-yours' | .venv/bin/hotline users add you@example.org "
+               "--role admin --password-stdin")
+LOCAL_BASE = re.compile(r"^PUBLIC_BASE_URL=http://(127\.0\.0\.1|localhost):(\d+)[ \t]*$", re.M)
+
+
+def local_port_set(path: Path, port: int) -> bool:
+    """Point a local PUBLIC_BASE_URL in an env file at `port`; True if the file changed.
+
+    Why: Twilio signatures, and `hotline call`, use PUBLIC_BASE_URL; a server moved to another port
+    with the file left behind answers every call 403. A public URL (behind a proxy) is never touched.
+    """
+    text = path.read_text(encoding="utf-8")
+    found = LOCAL_BASE.search(text)
+    if found is None or int(found.group(2)) == port:
+        return False
+    path.write_text(LOCAL_BASE.sub(f"PUBLIC_BASE_URL=http://{found.group(1)}:{port}", text, count=1),
+                    encoding="utf-8")
+    return True
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True, help="Port to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True,
+              help="Port to listen on.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="gunicorn worker processes.")
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True, help="Threads per worker.")
 def serve(host: str, port: int, workers: int, threads: int) -> None:
@@ -76,16 +107,77 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     except MenuError as exc:
         raise click.ClickException(str(exc)) from exc
     queue = "RQ on " + config.redis_url.split("@")[-1] if config.redis_url else "inline (no REDIS_URL)"
-    click.echo(f"Talanoa Hotline on http://{host}:{port}  (database: {config.database_url.split('@')[-1]}, "
+    click.echo(f"Talanoa Hotline on http://{host}:{port}/  (database: {config.database_url.split('@')[-1]}, "
                f"queue: {queue})")
     click.echo(f"Twilio voice webhook: {config.public_base_url}/voice/incoming, "
                f"status callback: {config.public_base_url}/voice/status")
-    click.echo("Try it without a phone, in another terminal:  .venv/bin/hotline call")
+    found = re.match(r"^http://(127\.0\.0\.1|localhost):(\d+)$", config.public_base_url)
+    if found and int(found.group(2)) != port:
+        click.echo(f"warning: PUBLIC_BASE_URL is on port {found.group(2)}, not {port}: signed webhooks and "
+                   f"`hotline call` will fail; run `.venv/bin/hotline init --port {port}`", err=True)
+    if not _has_admin(config.database_url):
+        click.echo(f"No admin account yet; make the first one:  {FIRST_ADMIN}")
+    click.echo(f"Open http://{host}:{port}/ (log in, the public page, the phone in the browser); or ring it from "
+               "another terminal:  .venv/bin/hotline call")
     cmd = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
            "--threads", str(threads), "--worker-class", "gthread", "--access-logfile", "-",
            # The access log format leaves out the query string and form: they can carry a phone number.
            "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms', "ivr:create_app()"]
-    raise SystemExit(subprocess.call(cmd))  # noqa: S603 - fixed argv, no shell
+    raise SystemExit(run_group(cmd))
+
+
+def _has_admin(database_url: str) -> bool:
+    """Tell whether an admin account exists (a database not yet migrated has none)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ivr.core.models.accounts import User
+
+    try:
+        with database_for(database_url).session() as session:
+            return session.scalar(select(User.id).where(User.role == "admin").limit(1)) is not None
+    except SQLAlchemyError:
+        return False
+
+
+def run_group(cmd: list[str], grace: float = 10.0) -> int:
+    """Run `cmd` in a process group of its own and stop the whole group when it ends or we are stopped.
+
+    Why: Ctrl-C (SIGINT) or SIGTERM reach this process; they are passed to gunicorn's master, which
+    stops its workers. Whatever is left afterwards in the group (a worker the master lost, a speech
+    child) is sent SIGTERM, then SIGKILL, so no process keeps the port after `hotline serve` returns.
+    """
+    proc = subprocess.Popen(cmd, start_new_session=True)  # noqa: S603 - fixed argv, no shell
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGTERM if signum == signal.SIGHUP else signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        code = proc.wait()
+    finally:
+        _stop_group(proc, grace)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code
+
+
+def _stop_group(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """Stop the master if it still runs, then anything left in its process group."""
+    import time
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=0.05)
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
 
 
 @click.group()

@@ -215,6 +215,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOTLINE_CALLBACK_HOURLY_LIMIT", "callback_hourly_limit",
             "Callbacks (missed call, key 8) the whole hotline may promise per hour, all numbers together: a cap on "
             "what toll fraud could cost.", default="30", kind=int),
+    # -- settings added by the operators' phone and funnel work --
+    Setting("HOTLINE_CALL_FUNNEL", "call_funnel",
+            "1 to count where callers go in the menus (the call funnel: `hotline stats`, /operator/calls), in "
+            "memory, written with each end-of-call callback; 0 counts nothing.", default="1", kind=bool),
+    Setting("HOTLINE_PROMPT_LINE_PIN", "prompt_line_pin",
+            "PIN (6 to 12 digits) of the prompt-recording line (/voice/prompt-line/incoming), where native "
+            "speakers record missing prompts by phone. Empty: the line is off (404).", default=""),
+    Setting("HOTLINE_PROMPT_LINE_REFERENCE", "prompt_line_reference",
+            "Language (code) the prompt-recording line speaks, and whose prompts a speaker hears before "
+            "recording theirs.", default="en"),
 )
 
 
@@ -294,6 +304,10 @@ class Config:
     cluster_hours: float = 48.0
     digest_hour: int = 7
     sms_enabled: bool = False
+    # operators' phone and funnel work
+    call_funnel: bool = True
+    prompt_line_pin: str = field(default="", repr=False)
+    prompt_line_reference: str = "en"
     testing: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -346,6 +360,9 @@ class Config:
     def _prompt_problems(self) -> list[str]:
         """Name what is wrong with the prompts settings (kept apart from the other checks)."""
         problems = []
+        if self.prompt_line_pin and not (self.prompt_line_pin.isdigit() and 6 <= len(self.prompt_line_pin) <= 12):
+            # Keyed on a phone: digits only; short PINs fall to three guesses a call, many calls.
+            problems.append("HOTLINE_PROMPT_LINE_PIN must be 6 to 12 digits (or empty to turn the line off)")
         if self.operator_token and len(self.operator_token) < 16:
             # A short token can be guessed; the operator page can replace every prompt callers hear.
             problems.append("HOTLINE_OPERATOR_TOKEN must be at least 16 characters (or empty to turn the page off)")

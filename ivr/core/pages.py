@@ -61,7 +61,9 @@ NAV = (("dashboard.inbox", "Inbox", ("official",)),
        ("polls.index", "Polls", ("radio",)),
        ("accountability.admin_page", "Accountability", ("admin",)),
        ("dashboard.audit", "Audit log", ("admin",)),
-       ("operator.languages", "Prompts", ("admin",)))
+       ("operator.languages", "Prompts", ("admin",)),
+       ("operator_calls.page", "Calls", ("admin",)),
+       ("operator_phone.page", "Phone", ("admin",)))
 
 
 def nav_links(user: User) -> list[NavLink]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 
@@ -11,6 +11,7 @@ from flask import Flask, current_app
 
 from ivr.core.config import Config
 from ivr.core.db import Database
+from ivr.core.funnel import FunnelBuffer
 from ivr.core.prompts import PromptSource
 from ivr.core.queue import JobQueue
 from ivr.core.urls import Urls
@@ -25,6 +26,7 @@ class Services:
     queue: JobQueue
     prompts: PromptSource
     urls: Urls
+    funnel: FunnelBuffer = field(default_factory=FunnelBuffer)  # this process's unwritten call counts
 
     def offered_languages(self) -> tuple[str, ...]:
         """Languages the language menu offers, in keypad order: only those a caller hears in full.

@@ -12,9 +12,11 @@ import threading
 import time
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from markupsafe import Markup
 
+from ivr.core.charts import Bar, bar_chart
 from ivr.core.services import services
-from ivr.public.open_data import HIDDEN, THRESHOLD, PublicFigures, public_figures
+from ivr.public.open_data import HIDDEN, THRESHOLD, PublicFigures, PublicRow, public_figures
 from menus.agencies import load_agencies
 
 bp = Blueprint("public", __name__, url_prefix="/public")
@@ -73,8 +75,26 @@ def page() -> Response:
     """Show how many issues were raised, where, and how fast each agency answered."""
     figures, days = figures_for_request()
     html = render_template("public/accountability.html", figures=figures, days=days, periods=PERIODS,
-                           hidden=HIDDEN, threshold=THRESHOLD)
+                           hidden=HIDDEN, threshold=THRESHOLD, charts=public_charts(figures))
     return cached(Response(html, mimetype="text/html"))
+
+
+def public_charts(figures: PublicFigures) -> dict[str, Markup]:
+    """Draw the page's figures: a hidden small group gets no bar, only the words that hide it."""
+    def received(title: str, rows: tuple[PublicRow, ...]) -> Markup:
+        return bar_chart(title, [Bar(r.name, None if r.suppressed or r.received is None else float(r.received),
+                                     HIDDEN if r.suppressed else str(r.received)) for r in rows])
+
+    within = []
+    for r in figures.agencies:
+        share = (r.answered_within_due / r.received if not r.suppressed and r.received
+                 and r.answered_within_due is not None else None)
+        within.append(Bar(r.name, share, HIDDEN if r.suppressed else
+                          "–" if share is None else f"{share:.0%} ({r.answered_within_due} of {r.received})"))
+    return {"agencies": received("Messages received, by agency", figures.agencies),
+            "places": received("Messages received, by place", figures.places),
+            "topics": received("Messages received, by topic", figures.topics),
+            "within_due": bar_chart(f"Answered within {figures.due_days} days, by agency", within)}
 
 
 @bp.get("/data.csv")

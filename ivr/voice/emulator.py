@@ -21,6 +21,7 @@ from twilio.request_validator import RequestValidator
 from ivr.voice.media_host import MediaHost
 
 MAX_REQUESTS = 200  # a call that needs more webhooks than this is looping: stop it
+HANG_UP = "HANGUP"  # what a Caller returns (from keys or record) to put the phone down there
 
 
 class Transport(Protocol):
@@ -80,17 +81,18 @@ class Exchange:
 
 class Caller(Protocol):
     def keys(self, heard: list[Heard], gather: ET.Element) -> str | None:
-        """Return the keys pressed at a <Gather>, or None to stay silent until it times out."""
+        """Return the keys pressed at a <Gather>, None to stay silent until it times out, or HANG_UP."""
         ...
 
-    def record(self, heard: list[Heard]) -> bytes | None:
-        """Return the WAV bytes spoken at a <Record>, or None to stay silent."""
+    def record(self, heard: list[Heard]) -> bytes | str | None:
+        """Return the WAV bytes spoken at a <Record>, None to stay silent, or HANG_UP."""
         ...
 
 
 @dataclass
 class Script:
-    """A caller who presses the given keys in order; 'REC' speaks the next recording, None is silence.
+    """A caller who presses the given keys in order; 'REC' speaks the next recording, None is silence,
+    HANG_UP puts the phone down (at keys or at the beep).
 
     'SAY' answers an invitation to say the number with the next recording (a caller who cannot press keys);
     at an invitation whose next step is not 'SAY', the caller stays silent.
@@ -107,12 +109,12 @@ class Script:
             raise CallError("the script expected to record but the hotline asked for keys")
         return step
 
-    def record(self, heard: list[Heard]) -> bytes | None:
+    def record(self, heard: list[Heard]) -> bytes | str | None:
         if not self.steps:
             raise CallError("the script ran out of steps at a recording")
         step = self.steps.pop(0)
-        if step is None:
-            return None
+        if step is None or step == HANG_UP:
+            return step
         if step != "REC":
             raise CallError(f"the script wanted to press {step!r} but the hotline asked for a recording")
         return self.recordings.pop(0)
@@ -137,7 +139,8 @@ class CallLog:
     heard: list[Heard] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)
     recordings: list[str] = field(default_factory=list)
-    hung_up: bool = False
+    hung_up: bool = False  # the hotline ended the call (<Hangup>, or out of verbs)
+    caller_hung_up: bool = False  # the caller put the phone down (HANG_UP)
     dialled: list[str] = field(default_factory=list)
     overrides: dict[str, str] = field(default_factory=dict)  # form fields of every request (outbound calls)
 
@@ -180,10 +183,10 @@ class Phone:
             raise CallError(f"{url} answered HTTP {status}: {body[:200]}")
         return body
 
-    def call(self, caller: Caller, call_sid: str | None = None) -> CallLog:
-        """Ring the hotline and follow its TwiML until it hangs up."""
+    def call(self, caller: Caller, call_sid: str | None = None, path: str = "/voice/incoming") -> CallLog:
+        """Ring the hotline (its number's voice webhook at `path`) and follow its TwiML until it hangs up."""
         log = CallLog(call_sid=call_sid or "CA" + secrets.token_hex(16))
-        body = self.post(log, f"{self.base_url}/voice/incoming", {"CallStatus": "ringing"})
+        body = self.post(log, f"{self.base_url}{path}", {"CallStatus": "ringing"})
         self._follow(log, body, caller)
         if self.status_callback:
             self.post(log, f"{self.base_url}/voice/status",
@@ -227,11 +230,14 @@ class Phone:
                 for inner in verb:
                     self._hear(log, inner)
                 keys = caller.keys(log.heard, verb)
+                if keys == HANG_UP:
+                    log.caller_hung_up = True
+                    return None  # Twilio makes no request for a Gather the caller hung up on
                 if keys is None:
                     if verb.get("actionOnEmptyResult") == "true":
-                        return _action(verb), {"Digits": ""}
+                        return action_url(verb), {"Digits": ""}
                     continue  # Twilio falls through to the next verb on silence
-                return _action(verb), {"Digits": _gathered(verb, keys)}
+                return action_url(verb), {"Digits": gathered_digits(verb, keys)}
             elif verb.tag == "Record" and verb.get("playBeep") == "false":
                 # A spoken menu choice: only a caller who can speak answers (Script: a "SAY" step).
                 speak = getattr(caller, "speak", None)
@@ -242,7 +248,10 @@ class Phone:
             elif verb.tag == "Record":
                 log.heard.append(Heard("beep"))
                 audio = caller.record(log.heard)
-                if audio is None:
+                if audio == HANG_UP:
+                    log.caller_hung_up = True
+                    return None  # hung up at the beep, before saying anything: nothing was recorded
+                if audio is None or isinstance(audio, str):
                     continue  # nothing recorded: Twilio skips the action and goes on
                 return self._recorded(log, verb, audio)
             elif verb.tag == "Redirect":
@@ -277,20 +286,20 @@ class Phone:
         if status_url and self.recording_callback in ("before", "twice"):
             self.post(log, status_url, status_form)
         action_form = {"RecordingSid": sid, "RecordingUrl": url, "RecordingDuration": duration, "Digits": "#"}
-        body = self.post(log, _action(verb), action_form)
+        body = self.post(log, action_url(verb), action_form)
         if status_url and self.recording_callback in ("after", "twice"):
             self.post(log, status_url, status_form)
         return body
 
 
-def _action(verb: ET.Element) -> str:
+def action_url(verb: ET.Element) -> str:
     action = verb.get("action")
     if not action:
         raise CallError(f"<{verb.tag}> has no action URL")
     return action
 
 
-def _gathered(verb: ET.Element, keys: str) -> str:
+def gathered_digits(verb: ET.Element, keys: str) -> str:
     finish = verb.get("finishOnKey", "#")
     num = verb.get("numDigits")
     if num:
@@ -309,6 +318,32 @@ def _wav_seconds(audio: bytes) -> int:
             return round(wav.getnframes() / wav.getframerate())
     except (wave.Error, EOFError):
         return 1
+
+
+def prompt_of(url: str) -> tuple[str, str] | None:
+    """Return (language, prompt id) of a prompt's audio URL (/prompts/<lang>/<id>.<ext>), else None."""
+    parts = urlsplit(url).path.strip("/").split("/")
+    if len(parts) == 3 and parts[0] == "prompts" and "." in parts[2]:
+        return parts[1], parts[2].rsplit(".", 1)[0]
+    return None
+
+
+def describe_audio(url: str, text_of: Callable[[str, str], str | None]) -> str:
+    """Say in words what a <Play> URL plays: a prompt's text (via `text_of(lang, id)`), or what kind of audio.
+
+    Why: a prompt with audio is a bare URL in the TwiML; a person trying the line must still read it.
+    """
+    found = prompt_of(url)
+    if found is not None:
+        text = text_of(*found)
+        if text:
+            return text
+    path = urlsplit(url).path
+    for marker, label in (("/Recordings/", "[the caller's own recording]"), ("/answers/", "[an agency's answer]"),
+                          ("/polls/", "[the poll's question]"), ("/radio/bulletins/", "[the radio bulletin]")):
+        if marker in path:
+            return label
+    return f"[audio] {url}"
 
 
 def read_wav(path: str | Path) -> bytes:

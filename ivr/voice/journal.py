@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ivr.core.config import Config
 from ivr.core.db import database_for
+from ivr.core.funnel import KEPT, FunnelBuffer
 from ivr.core.models import Recording, utcnow
 from ivr.core.pipeline import INGEST_JOB
 from ivr.core.queue import make_queue
@@ -103,8 +104,12 @@ def apply_recording(session: Session, form: Mapping[str, str], *, keep_orphan: b
     return jobs
 
 
-def apply_status(session: Session, config: Config, form: Mapping[str, str]) -> Jobs:
-    """Record a call's end: a missed call's callback, or the unconfirmed message of a caller who hung up."""
+def apply_status(session: Session, config: Config, form: Mapping[str, str],
+                 funnel: FunnelBuffer | None = None) -> Jobs:
+    """Record a call's end: a missed call's callback, or the unconfirmed message of a caller who hung up.
+
+    `funnel`, when given, is this process's call counts: batched into the write this callback makes anyway.
+    """
     jobs = Jobs()
     sid = form.get("CallSid", "")
     call = calls.find_call(session, sid)
@@ -113,8 +118,14 @@ def apply_status(session: Session, config: Config, form: Mapping[str, str]) -> J
         session.flush()
         jobs.queued.append((PLACE_CALL_JOB, (delivery.id, 1), place_call_job_id(delivery.id, 1)))
     if call is None:
+        if funnel is not None:
+            funnel.flush(session)
         return jobs
     message = calls.end_call(session, call, form.get("CallStatus", ""), _int(form.get("CallDuration")))
+    if funnel is not None:
+        if message is not None:
+            funnel.note(message.language, KEPT, "entered")  # kept unconfirmed: the caller hung up at review
+        funnel.flush(session)
     if message is not None:
         keep_number_for_consent(session, config, call.caller, caller_number(form), message.consent, now=utcnow())
         jobs.queued.append((INGEST_JOB, (message.id,), f"ingest-{calls.load_state(call).recording_sid}"))

@@ -40,6 +40,7 @@ from ivr.voice.flow import (
     next_step,
     valid_digits,
 )
+from ivr.voice.funnel_steps import count_step
 from ivr.voice.outbound_calls import (
     PLACE_CALL_JOB,
     callback_allowed,
@@ -198,6 +199,8 @@ def _respond(svc: Services, session: Session, row: CallRow, state: CallState, ev
     if ctx is None:
         ctx = _context(svc, session, lambda: _number_hash(row.caller()))
     outcome = next_step(svc.menus, state, event, ctx)
+    if svc.config.call_funnel:
+        count_step(svc.funnel, svc.menus.flow, state, event, outcome)  # in memory: written in batches
     new_state = outcome.state
     if outcome.step.effects:
         new_state = _apply_effects(svc, session, row, state, outcome)
@@ -277,6 +280,8 @@ def incoming() -> Response:
             remembered = calls.load_state(call).language or (call.caller.language if call.caller else None)
             return _respond(svc, session, row, CallState(), Start(language=remembered), store=True)
         state = outcome.state
+        if svc.config.call_funnel:
+            count_step(svc.funnel, svc.menus.flow, CallState(), Start(language=look.language), outcome)
         if outcome.step.effects:  # none in today's flow (a call's first step only speaks), but a menu file may add one
             state = _apply_effects(svc, session, CallRow(svc, session, sid), CallState(), outcome)
     return _answer(svc, outcome.step, state)
@@ -422,7 +427,8 @@ def call_status() -> Response:
         abort(400, description="CallSid and a known CallStatus are required")
     try:
         with svc.db.session() as session:
-            jobs = journal.apply_status(session, svc.config, request.form)
+            jobs = journal.apply_status(session, svc.config, request.form,
+                                        funnel=svc.funnel if svc.config.call_funnel else None)
     except DB_DOWN:
         return _parked("status")
     jobs.run(svc.config)

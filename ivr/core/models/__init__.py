@@ -6,7 +6,7 @@ the migrations agree. Importing this package registers every table on Base.metad
 
 from __future__ import annotations
 
-from ivr.core.models import accounts, delivery, radio  # noqa: F401 - register their tables on Base.metadata
+from ivr.core.models import accounts, delivery, funnel, radio  # noqa: F401 - register their tables on Base.metadata
 from ivr.core.models.base import Base, utcnow
 from ivr.core.models.core import Answer, Call, Caller, Message, Notification, Recording, Transcript
 
