@@ -7,7 +7,7 @@ cheap as it was.
 from __future__ import annotations
 
 from ivr.core.funnel import CALL, KEPT, TRANSFERRED, FunnelBuffer
-from ivr.voice.flow import CallState, Event, Keys, Outcome, Recorded, Spoken, Start, Transfer
+from ivr.voice.flow import CallState, Event, Keys, Listen, Outcome, Recorded, Spoken, Start, Transfer
 from menus import Flow
 
 
@@ -18,6 +18,8 @@ def count_step(buffer: FunnelBuffer, flow: Flow, before: CallState, event: Event
         buffer.note(after.language, CALL, "entered")
     elif event.node != before.node or before.node not in flow.nodes or before.finished:
         return  # a late or repeated webhook: the caller did nothing new
+    elif isinstance(outcome.step.then, Listen) or outcome.state.heard is not None:
+        return  # asked to say the number, or to confirm what was heard: counted once the caller's answer decides
     else:
         buffer.note(before.language, before.node, _how_left(flow, before, event, outcome))
     if isinstance(outcome.step.then, Transfer):
