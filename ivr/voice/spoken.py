@@ -49,7 +49,8 @@ def hear_choice(config: Config, url: str, language: str, choices: dict[str, tupl
     rid = recording_id(url)
     try:
         fetched = fetch_recording(url, account_sid=config.twilio_account_sid, auth_token=config.twilio_auth_token,
-                                  attempts=FETCH_ATTEMPTS, backoff=FETCH_BACKOFF, timeout=HTTP_TIMEOUT)
+                                  attempts=FETCH_ATTEMPTS, backoff=FETCH_BACKOFF, timeout=HTTP_TIMEOUT,
+                                  hosts=config.media_hosts)
     except (FetchFailed, ValueError) as exc:
         log.warning("spoken choice %s: not fetched (%s)", rid, exc)
         return None
@@ -59,7 +60,8 @@ def hear_choice(config: Config, url: str, language: str, choices: dict[str, tupl
         log.warning("spoken choice %s: not recognised (%s)", rid, exc)
         choice = None
     try:
-        delete_remote_recording(url, config.twilio_account_sid, config.twilio_auth_token, timeout=HTTP_TIMEOUT)
+        delete_remote_recording(url, config.twilio_account_sid, config.twilio_auth_token, timeout=HTTP_TIMEOUT,
+                                hosts=config.media_hosts)
     except DeleteFailed as exc:
         # The call goes on; the operator sees this in the log and can delete it in Twilio's console.
         log.warning("spoken choice %s: Twilio's copy not deleted (%s)", rid, exc)
