@@ -15,10 +15,11 @@ of files ("no answer" is better than a wrong one).
   values are chosen on all three (`--fit` prints them); figures with them on these same speakers
   are in-sample and shown only beside the held-out ones.
 
-    .venv/bin/python benchmarks/digits.py [--quick] [--json] [--fit] [--fit-offsets] [--audio DIR]
+    .venv/bin/python benchmarks/digits.py [--quick] [--json] [--fit] [--fit-offsets] [--strict] [--audio DIR]
 
 `--quick` uses takes 0-4 of every digit (150 files), for CI and while exploring. Single process.
-Exit status: 0 when the held-out figures meet the target, 1 when they miss it, 2 on a failed run.
+Exit status: 0 when the run completed (with --strict: only when the held-out figures meet the target,
+1 when they miss it), 2 on a failed run.
 """
 
 from __future__ import annotations
@@ -198,6 +199,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="takes 0-4 of every digit (150 files)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--fit", action="store_true", help="also fit on all speakers and print the values to ship")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when the held-out figures miss the target")
     parser.add_argument("--fit-offsets", action="store_true", help="also fit per-word score offsets (slow)")
     parser.add_argument("--audio", type=Path, default=AUDIO, help="folder with transcripts.tsv (default: %(default)s)")
     args = parser.parse_args()
@@ -226,7 +228,7 @@ def main() -> int:
     report["target_met"] = met
     if args.json:
         print(json.dumps(report, indent=2))
-        return 0 if met else 1
+        return 1 if args.strict and not met else 0
     subset = "quick subset" if args.quick else "all"
     print(f"{len(files)} files, {subset}; correct / wrong / no answer, median ms per file")
     print(f"{'speaker':10} {'baseline':>26} {'ours held out':>22} {'ours in-sample':>26}")
@@ -242,7 +244,7 @@ def main() -> int:
     if args.fit:
         print("fitted on all speakers:", json.dumps(report["fitted_on_all"]))
     print("target (>= 90 % correct, < 2 % wrong, every held-out speaker):", "met" if met else "NOT met")
-    return 0 if met else 1
+    return 1 if args.strict and not met else 0
 
 
 if __name__ == "__main__":

@@ -29,8 +29,7 @@ def vosk_choose(engine: VoskEngine, pcm: Pcm, words: Sequence[str]) -> tuple[str
     wanted = sorted({w.lower() for w in words})
     if len(pcm.data) < 2 * int(pcm.rate * MIN_SECONDS) or not wanted:
         return None, 0.0
-    # The registry's engine keeps its model private; reading it here avoids loading a second copy.
-    model = engine._model
+    model = engine.vosk_model  # the registry's copy: no second load
     recognizer = vosk.KaldiRecognizer(model, float(pcm.rate), json.dumps([*wanted, UNKNOWN], ensure_ascii=False))
     recognizer.SetWords(True)
     recognizer.AcceptWaveform(pcm.data)

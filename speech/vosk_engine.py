@@ -71,6 +71,11 @@ class VoskEngine(Engine):
         """Check a model folder and load it, raising ModelNotFound or BrokenModel."""
         return cls(validate_model(folder))
 
+    @property
+    def vosk_model(self) -> vosk.Model:
+        """The loaded Vosk model, for recognisers of our own that need Kaldi's raw results (speech/choice_vosk.py)."""
+        return self._model
+
     def grammar(self, phrases: Sequence[str]) -> list[str]:
         """Check phrases for restricted recognition and return Vosk's word list, the unknown marker added.
 

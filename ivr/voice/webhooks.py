@@ -347,10 +347,14 @@ def spoken() -> Response:
     """A spoken menu choice was recorded (or nothing was said): recognise it and go on as if keyed."""
     svc = services()
     sid = _call_sid()
-    carried = _carried_state()
-    if sid is None or carried is None:
+    if sid is None:
         return twiml(render_error(svc.prompts, svc.default_language()))
-    node, state = _node(), carried
+    state = _carried_state()
+    if state is None:  # a URL we did not write: the call's row has its state
+        with svc.db.session() as session:
+            call = calls.find_call(session, sid)
+            state = calls.load_state(call) if call is not None else CallState()
+    node = _node()
     url = request.form.get("RecordingUrl", "")
     current = svc.menus.flow.nodes.get(state.node)
     choice = None
