@@ -362,7 +362,7 @@ def recording_status() -> Response:
             jobs = journal.apply_recording(session, form)
     except DB_DOWN:
         return _parked("recording")
-    jobs.run(svc.config)
+    jobs.run(svc.queue)
     return empty_twiml()
 
 
@@ -379,7 +379,7 @@ def call_status() -> Response:
             jobs = journal.apply_status(session, svc.config, request.form)
     except DB_DOWN:
         return _parked("status")
-    jobs.run(svc.config)
+    jobs.run(svc.queue)
     return empty_twiml()
 
 
