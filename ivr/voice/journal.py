@@ -26,7 +26,7 @@ from ivr.core.db import database_for
 from ivr.core.funnel import KEPT, FunnelBuffer
 from ivr.core.models import Recording, utcnow
 from ivr.core.pipeline import INGEST_JOB
-from ivr.core.queue import make_queue
+from ivr.core.queue import JobQueue, make_queue
 from ivr.voice import calls
 from ivr.voice.callback_numbers import number_key, open_number, seal_number
 from ivr.voice.outbound_calls import (
@@ -78,8 +78,7 @@ class Jobs:
 
     queued: list[tuple[str, tuple[Any, ...], str]] = field(default_factory=list)
 
-    def run(self, config: Config) -> None:
-        queue = make_queue(config)
+    def run(self, queue: JobQueue) -> None:
         for func, args, job_id in self.queued:
             queue.enqueue(func, *args, job_id=job_id)
 
@@ -157,7 +156,7 @@ def replay(config: Config) -> Replay:
                     jobs = apply_recording(session, form, keep_orphan=True)
                 else:
                     jobs = apply_status(session, config, form)
-            jobs.run(config)
+            jobs.run(make_queue(config))
             path.unlink()
             done.replayed += 1
         except Exception as exc:  # left in the journal for the next sweep; the others still go

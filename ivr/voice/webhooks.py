@@ -417,7 +417,7 @@ def recording_status() -> Response:
             jobs = journal.apply_recording(session, form)
     except DB_DOWN:
         return _parked("recording")
-    jobs.run(svc.config)
+    jobs.run(svc.queue)
     return empty_twiml()
 
 
@@ -435,7 +435,7 @@ def call_status() -> Response:
                                         funnel=svc.funnel if svc.config.call_funnel else None)
     except DB_DOWN:
         return _parked("status")
-    jobs.run(svc.config)
+    jobs.run(svc.queue)
     return empty_twiml()
 
 
