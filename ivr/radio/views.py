@@ -20,6 +20,7 @@ from ivr.core.models import Message, Recording, utcnow
 from ivr.core.models.radio import RadioBulletin
 from ivr.core.pages import secure_page
 from ivr.core.services import services
+from ivr.core.transcript_check import MAX_CHECKED, CheckRefused, check_transcript
 from ivr.radio.bulletin import PUBLISHED, BulletinError, bulletins_dir, publish_bulletin, request_bulletin
 from ivr.radio.feed import render_feed
 from ivr.radio.moderation import ModerationRefused, NotFound, approve, moderation_queue, reject
@@ -147,6 +148,28 @@ def approve_message(message_id: int) -> WerkzeugResponse | tuple[str, int]:
         return _queue_page(error=refused, status=409)
     flash("Approved for air.")
     return redirect(url_for("radio.moderation"))
+
+
+@bp.post("/moderation/<int:message_id>/transcript")
+@login_required(*HOSTS)
+def check_words(message_id: int) -> WerkzeugResponse | tuple[str, int]:
+    """Keep the words a host heard in an on-air-consent recording (the machine text stays); audited."""
+    form = request.form
+    with services().db.session() as db:
+        message = db.get(Message, message_id)
+        if message is None or message.consent != ON_AIR:
+            abort(404)  # a host checks only callers who agreed to radio
+        try:
+            check_transcript(db, message, _user_id(), form.get("text", "")[:MAX_CHECKED + 1000],
+                             listened=form.get("listened") == "1", role="radio")
+        except CheckRefused as exc:
+            refused = f"The words were not kept: {exc}."
+        else:
+            refused = ""
+    if refused:
+        return _queue_page(error=refused, status=409)
+    flash("Checked by a person: these words may now be quoted.")
+    return redirect(url_for("radio.moderation", _anchor=f"candidate-{message_id}"))
 
 
 @bp.post("/moderation/<int:message_id>/reject")
