@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
-from .audio import AudioSource, Pcm, read_pcm16
+from .audio import SOXR, AudioSource, Pcm, read_pcm16
 from .errors import NoEngineForLanguage
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})*$")
@@ -99,6 +99,7 @@ class Engine(ABC):
     model: str
     languages: frozenset[str]
     sample_rate: int
+    resampler: ClassVar[str] = SOXR  # how 8 kHz calls reach sample_rate (speech/audio.py RESAMPLERS)
 
     def speaks(self, language: str) -> bool:
         """Tell whether this engine transcribes the language (a region is allowed: "en-gb")."""
@@ -114,7 +115,7 @@ class Engine(ABC):
         tag = normalise_language(language)
         if not self.speaks(tag):
             raise NoEngineForLanguage(language)
-        pcm = read_pcm16(audio, self.sample_rate)
+        pcm = read_pcm16(audio, self.sample_rate, self.resampler)
         words = () if pcm.silent else clip_words(self.recognise(pcm), pcm.duration)
         return Transcript(
             text=" ".join(w.word for w in words),
