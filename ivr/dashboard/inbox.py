@@ -12,10 +12,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from ivr.core.models import Answer, Message
 from ivr.core.models.accounts import User
+from ivr.core.transcript_check import needs_listening_clause, snippet
 
 STATUSES = ("received", "in_progress", "answered", "closed")
 PAGE_SIZE = 50
@@ -39,6 +40,7 @@ class InboxFilter:
     date_from: date | None = None
     date_to: date | None = None
     overdue: bool = False
+    listen: bool = False  # only messages a person should listen to (Message.needs_listening)
     before: tuple[datetime, int] | None = None
     per_page: int = PAGE_SIZE
 
@@ -48,6 +50,7 @@ class InboxFilter:
         args = {"status": f.status, "topic": f.topic or "", "place": f.place or "", "language": f.language or "",
                 "from": f.date_from.isoformat() if f.date_from else "",
                 "to": f.date_to.isoformat() if f.date_to else "", "overdue": "1" if f.overdue else "",
+                "listen": "1" if f.listen else "",
                 "before": encode_cursor(f.before) if f.before else "",
                 "per_page": str(f.per_page) if f.per_page != PAGE_SIZE else ""}
         return {k: v for k, v in args.items() if v}
@@ -64,6 +67,12 @@ class InboxRow:
     place: str | None
     language: str
     overdue: bool
+    # Triage from the list (ivr/core/transcript_check.py): the first words, redacted; the machine's
+    # confidence; whether a person should listen (no engine for the language, or check by ear).
+    snippet: str | None = None
+    confidence: float | None = None
+    needs_listening: bool = False
+    checked: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,7 @@ def parse_filter(args: Mapping[str, str], user: User, *, agencies: Collection[st
     return InboxFilter(agency=agency, status=status, topic=_choice(args, "topic", topics),
                        place=_choice(args, "place", places), language=_choice(args, "language", languages),
                        date_from=date_from, date_to=date_to, overdue=args.get("overdue", "") in ("1", "on"),
+                       listen=args.get("listen", "") in ("1", "on"),
                        before=decode_cursor(before) if before else None, per_page=int(raw_per_page))
 
 
@@ -161,6 +171,8 @@ def inbox_query(f: InboxFilter, *, now: datetime, due_days: int) -> Select[Messa
         if f.status == "closed":
             q = q.where(literal(False))
         q = q.where(Message.created_at < due, _unanswered())  # type: ignore[arg-type]
+    if f.listen:
+        q = q.where(needs_listening_clause())
     if f.before:
         stamp, ident = f.before
         # `created_at <=` bounds the index walk; the OR only breaks ties within the same instant.
@@ -171,14 +183,16 @@ def inbox_query(f: InboxFilter, *, now: datetime, due_days: int) -> Select[Messa
 
 def load_inbox(db: Session, f: InboxFilter, *, now: datetime, due_days: int) -> InboxPage:
     """Return one page of the inbox and the cursor of the next."""
-    found = list(db.scalars(inbox_query(f, now=now, due_days=due_days)))
+    found = list(db.scalars(inbox_query(f, now=now, due_days=due_days).options(selectinload(Message.transcript))))
     page, more = found[: f.per_page], len(found) > f.per_page
     due = now - timedelta(days=due_days)
     answered = set()
     if page:
         answered = set(db.scalars(select(Answer.message_id).where(Answer.message_id.in_([m.id for m in page]))))
     rows = [InboxRow(m.id, m.reference, m.created_at, m.status, m.agency, m.topic, m.place, m.language,
-                     overdue=m.status != "closed" and m.created_at < due and m.id not in answered) for m in page]
+                     overdue=m.status != "closed" and m.created_at < due and m.id not in answered,
+                     snippet=snippet(m), confidence=m.confidence, needs_listening=m.needs_listening,
+                     checked=m.transcript is not None and m.transcript.checked) for m in page]
     return InboxPage(rows, (page[-1].created_at, page[-1].id) if more else None)
 
 
