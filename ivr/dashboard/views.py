@@ -23,6 +23,7 @@ from ivr.core.models import Message, Recording
 from ivr.core.models.accounts import User
 from ivr.core.models.base import utcnow
 from ivr.core.pages import secure_page
+from ivr.core.prompt_audio import can_synthesise
 from ivr.core.services import Services, services
 from ivr.core.transcript_check import MAX_CHECKED, CheckRefused, check_transcript
 from ivr.dashboard.answers import ACCEPTED, add_answer, enqueue_delivery, store_answer_audio
@@ -134,7 +135,8 @@ def message(message_id: int) -> str:
                                transcript=m.transcript, accepted=ACCEPTED,
                                max_bytes=svc.config.answer_upload_max_bytes,
                                max_seconds=svc.config.answer_max_seconds, config_below=svc.config.check_by_ear_below,
-                               transitions=sorted(TRANSITIONS.get(m.status, ())))
+                               transitions=sorted(TRANSITIONS.get(m.status, ())),
+                               text_voice=bool(svc.say_voices.get(m.language)) or can_synthesise(m.language))
     return page
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any, cast
@@ -250,8 +250,13 @@ def discard_recording(session: Session, sid: str | None) -> None:
         rec.discarded = True
 
 
-def lookup_reference(session: Session, digits: str, audio_url: Callable[[Answer], str]) -> Lookup:
-    """Say what a caller may hear about a reference number: its latest answer, else its status."""
+def lookup_reference(session: Session, digits: str, audio_url: Callable[[Answer], str],
+                     say_voices: Mapping[str, str] | None = None) -> Lookup:
+    """Say what a caller may hear about a reference number: its latest answer, else its status.
+
+    A typed answer not yet spoken (no audio) is read only by the message language's own Twilio voice
+    (`say_voices`); where there is none (Fijian) the caller hears the status, never another voice.
+    """
     if not digits.isdigit():
         return Lookup(found=False)
     message = session.scalar(select(Message).where(Message.reference == digits))
@@ -261,7 +266,7 @@ def lookup_reference(session: Session, digits: str, audio_url: Callable[[Answer]
     latest: Answer | None = message.answers[-1] if message.answers else None
     if latest is not None and latest.audio_path:
         answer = Audio(audio_url(latest))
-    elif latest is not None and latest.text:
+    elif latest is not None and latest.text and (say_voices is None or say_voices.get(message.language)):
         answer = Text(latest.text)
     return Lookup(found=True, status=message.status, answer=answer)
 

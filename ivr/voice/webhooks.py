@@ -294,7 +294,8 @@ def step() -> Response:
         lookup = None
         current = svc.menus.flow.nodes.get(state.node)
         if current is not None and current.type == "reference" and node == state.node and digits:
-            lookup = calls.lookup_reference(session, digits, lambda a: answer_audio_url(svc.config, a))
+            lookup = calls.lookup_reference(session, digits, lambda a: answer_audio_url(svc.config, a),
+                                            svc.say_voices)
         option = current.options.get(digits) if current is not None and node == state.node else None
         bulletin = None
         if option is not None and option.action == "play_bulletin":
