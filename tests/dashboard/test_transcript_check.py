@@ -35,7 +35,8 @@ def test_official_corrects_after_listening_and_the_machine_text_is_kept(dash: Da
         t = db.scalars(select(Transcript).where(Transcript.message_id == ident)).one()
         assert (t.text, t.checked_text, t.checked_by) == (MACHINE, SAID, dash.water)
         assert t.checked and t.best_text == SAID
-        events = [(e.action, e.detail) for e in db.scalars(select(AuditEvent).where(AuditEvent.target_id == str(ident)))]
+        rows = db.scalars(select(AuditEvent).where(AuditEvent.target_id == str(ident)))
+        events = [(e.action, e.detail) for e in rows]
         assert ("transcript_check", "by=official corrected=yes") in events
         assert all(SAID not in (d or "") for _, d in events)  # the audit log never holds the caller's words
         m = db.get(Message, ident)
