@@ -65,6 +65,8 @@ class IsolatedEngine(Engine):
         self.model = str(hello["model"])
         self.languages = frozenset(hello["languages"])
         self.sample_rate = int(hello["sample_rate"])
+        # The parent resamples, so it must do so as the wrapped engine would (speech/audio.py).
+        self.resampler = str(hello.get("resampler", self.resampler))  # type: ignore[misc]
         self.pid = int(hello["pid"])
 
     def _start(self) -> dict[str, Any]:
