@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from .audio import SOXR, AudioSource, Pcm, read_pcm16
+from .confidence import message_confidence
 from .errors import NoEngineForLanguage
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})*$")
@@ -40,6 +41,8 @@ class Transcript:
     language: str
     duration: float
     seconds: float
+    # The message's calibrated confidence, 0-1 (speech/confidence.py); None when nothing was heard.
+    confidence: float | None = None
 
     @property
     def mean_confidence(self) -> float | None:
@@ -125,6 +128,7 @@ class Engine(ABC):
             language=tag,
             duration=round(pcm.duration, 3),
             seconds=round(time.perf_counter() - started, 3),
+            confidence=message_confidence(self.name, words, pcm.duration),
         )
 
     @abstractmethod
