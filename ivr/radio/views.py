@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from ivr.core.pages import secure_page
 from ivr.core.services import services
 from ivr.core.transcript_check import MAX_CHECKED, CheckRefused, check_transcript
 from ivr.radio.bulletin import PUBLISHED, BulletinError, bulletins_dir, publish_bulletin, request_bulletin
-from ivr.radio.feed import render_feed
+from ivr.radio.feed import cover_png, distinct_titles, render_feed
 from ivr.radio.moderation import ModerationRefused, NotFound, approve, moderation_queue, reject
 from ivr.radio.period import Period, last, last_complete_week, parse_since
 from ivr.radio.schedule import BULLETIN_JOB, bulletin_job_id
@@ -33,7 +34,7 @@ from recordings.errors import StoreError
 from recordings.store import LocalStore
 
 bp = Blueprint("radio", __name__, url_prefix="/radio")
-PUBLIC = {"radio.feed", "radio.bulletin_audio"}
+PUBLIC = {"radio.feed", "radio.bulletin_audio", "radio.cover"}
 HOSTS = ("radio",)  # and admins, who may do anything a host may
 
 
@@ -290,13 +291,28 @@ def feed() -> Response:
     with svc.db.session() as db:
         rows = db.scalars(select(RadioBulletin).where(RadioBulletin.status == PUBLISHED)
                           .order_by(RadioBulletin.published_at.desc(), RadioBulletin.id.desc())).all()
-        titles = {b.id: _title(station, b) for b in rows}
+        titles = distinct_titles({b.id: _title(station, b) for b in rows})
         body = render_feed(rows, station=station.name, base_url=svc.config.public_base_url,
                            language=station.language, titles=titles, now=utcnow())
     return Response(body, mimetype="application/rss+xml")
 
 
 def _title(station: Station, bulletin: RadioBulletin) -> str:
+    """Title a bulletin by its period, place and language, all in the bulletin's own language."""
     lang = station.script_language(bulletin.language)
-    name = station.menus.languages[bulletin.language].name if bulletin.language in station.menus.languages else ""
-    return f"{lang.date(bulletin.period_start)} – {lang.date(bulletin.period_end)} ({name or bulletin.language})"
+    prompts = station.menus.languages.get(lang.code)
+    place = (prompts.prompts.get(f"place_{bulletin.place}") if prompts else None) or bulletin.place \
+        if bulletin.place else lang.say("every_place")
+    language = lang.say(f"language_{lang.code}") if f"language_{lang.code}" in lang.phrases else lang.code
+    return f"{lang.date(bulletin.period_start)} – {lang.date(bulletin.period_end)} · {place} · {language}"
+
+
+@bp.get("/cover.png")
+def cover() -> Response:
+    """The podcast feed's cover image (itunes:image), drawn once per process."""
+    return Response(_cover(), mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@cache
+def _cover() -> bytes:
+    return cover_png()

@@ -292,9 +292,25 @@ def end_call(session: Session, call: Call, status: str, duration: int | None) ->
     return message
 
 
-def latest_bulletin(session: Session, language: str, base_url: str) -> Audio | None:
-    """Return the latest published radio bulletin in a language, for main menu key 3, or None."""
+def caller_place(session: Session, place: str | None, caller_id: int | None) -> str | None:
+    """Return the caller's place: chosen in this call, else that of their latest message kept with their phone."""
+    if place:
+        return place
+    if caller_id is None:
+        return None
+    return session.scalar(select(Message.place).where(Message.caller_id == caller_id, Message.place.is_not(None))
+                          .order_by(Message.created_at.desc(), Message.id.desc()).limit(1))
+
+
+def latest_bulletin(session: Session, language: str, base_url: str, place: str | None = None) -> Audio | None:
+    """Return the latest published radio bulletin in a language for the caller's place, or for every place.
+
+    For main menu key 3: a bulletin made for another place is never played; one for every place ("")
+    is played to anyone. None when there is neither.
+    """
+    places = ["", place] if place else [""]
     bulletin_id = session.scalar(select(RadioBulletin.id).where(RadioBulletin.status == "published",
-                                                                RadioBulletin.language == language)
+                                                                RadioBulletin.language == language,
+                                                                RadioBulletin.place.in_(places))
                                  .order_by(RadioBulletin.published_at.desc(), RadioBulletin.id.desc()).limit(1))
     return Audio(f"{base_url}/radio/bulletins/{bulletin_id}.mp3") if bulletin_id is not None else None

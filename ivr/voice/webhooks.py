@@ -299,8 +299,10 @@ def step() -> Response:
         option = current.options.get(digits) if current is not None and node == state.node else None
         bulletin = None
         if option is not None and option.action == "play_bulletin":
+            caller = row.caller()
+            place = calls.caller_place(session, state.place, caller.id if caller is not None else None)
             bulletin = calls.latest_bulletin(session, state.language or svc.default_language(),
-                                             svc.config.public_base_url)
+                                             svc.config.public_base_url, place)
         callback = None
         if current is not None and node == state.node and _asks_callback(current, digits):
             callback = callback_allowed(session, svc.config, row.caller(), utcnow())
