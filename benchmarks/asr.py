@@ -12,6 +12,7 @@ Pipeline RTF / raw RTF and worker CPU / raw CPU are shown too, but they compare 
 other load on the machine moves them: on a shared machine use --repeat (each fastest run is kept).
 
     .venv/bin/python benchmarks/asr.py [--quick] [--json] [--repeat N] [--workers 1 2] [--vosk-models DIR]
+    .venv/bin/python benchmarks/asr.py --accuracy [--quick] [--json]   # WER per front end, check-by-ear split
     .venv/bin/python benchmarks/asr.py --engine vosk --quick --workers 1   # Vosk's path beside PocketSphinx's
 
 With --engine vosk, the same clips go through PocketSphinx's English path and then a Vosk model's path
@@ -657,6 +658,159 @@ def table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# --- front ends and confidence (issue 15): accuracy only, no workers -------------------------------
+
+WER_TARGET = 0.60
+FLAG_RATIO_TARGET = 1.5
+CV_FOLDS = 5
+
+
+def speaker(name: str) -> str:
+    """Name a dev file's talker: its file name up to the utterance number (osr_us_0010, cathy, voxforge_en)."""
+    stem = name.rsplit(".", 1)[0]
+    return stem.rsplit("_", 1)[0] if stem.startswith("osr_") else stem.split("_", 1)[0]
+
+
+def wer_of(clips: list[Clip], texts: dict[str, str], keep: Callable[[int, Clip], bool] | None = None) -> float:
+    """Corpus WER over the clips `keep` accepts (all by default)."""
+    scores = Scores()
+    for n, clip in enumerate(clips):
+        if keep is None or keep(n, clip):
+            scores.add(clip.reference, texts[clip.name])
+    return scores.summary()["wer"]
+
+
+def plain_pocketsphinx(clips: list[Clip], resampler: str) -> dict[str, str]:
+    """Transcribe with PocketSphinx called plainly (default decoder, one utterance), after `resampler`."""
+    import pocketsphinx
+
+    from speech.audio import read_pcm16
+
+    decoder = pocketsphinx.Decoder(loglevel="FATAL")
+    texts = {}
+    for clip in clips:
+        pcm = read_pcm16(clip.path, int(decoder.config["samprate"]), resampler)
+        decoder.start_utt()
+        decoder.process_raw(pcm.data, full_utt=True)
+        decoder.end_utt()
+        hyp = decoder.hyp()
+        texts[clip.name] = hyp.hypstr if hyp is not None else ""
+    return texts
+
+
+def accuracy_row(label: str, clips: list[Clip], texts: dict[str, str]) -> dict[str, Any]:
+    """WER of one front end: all files, each half (even / odd files, A chose the settings, B confirms), per speaker."""
+    speakers = sorted({speaker(c.name) for c in clips})
+    return {"front_end": label, "wer": wer_of(clips, texts),
+            "half_a": wer_of(clips, texts, lambda n, _: n % 2 == 0),
+            "half_b": wer_of(clips, texts, lambda n, _: n % 2 == 1),
+            "per_speaker": {s: wer_of(clips, texts, lambda _, c, s=s: speaker(c.name) == s) for s in speakers}}
+
+
+def fit_calibration(x: list[tuple[float, float]], right: list[float]) -> tuple[float, float, float]:
+    """Fit confidence = sigmoid(a + b·x0 + c·x1) to the share of words right, by gradient descent (L2 0.01)."""
+    import numpy as np
+
+    raw = np.array(x, dtype=np.float64)
+    y = np.array(right, dtype=np.float64)
+    mu, sd = raw.mean(axis=0), raw.std(axis=0) + 1e-9
+    z = np.hstack([np.ones((len(raw), 1)), (raw - mu) / sd])
+    w = np.zeros(z.shape[1])
+    for _ in range(3000):
+        p = 1.0 / (1.0 + np.exp(-z @ w))
+        w -= 0.5 * (z.T @ (p - y) / len(y) + 0.01 * np.r_[0.0, w[1:]])
+    slopes = w[1:] / sd
+    return float(w[0] - np.sum(w[1:] * mu / sd)), float(slopes[0]), float(slopes[1])
+
+
+def flag_split(clips: list[Clip], texts: dict[str, str], flagged: dict[str, bool]) -> dict[str, Any]:
+    """Share flagged, and the corpus WER of flagged vs unflagged messages."""
+    on = wer_of(clips, texts, lambda _, c: flagged[c.name])
+    off = wer_of(clips, texts, lambda _, c: not flagged[c.name])
+    share = sum(flagged.values()) / len(flagged)
+    return {"share_flagged": round(share, 3), "wer_flagged": on, "wer_unflagged": off,
+            "ratio": round(on / off, 2) if off else None,
+            "held": 0 < share < 1 and off > 0 and on >= FLAG_RATIO_TARGET * off}
+
+
+def confidence_report(clips: list[Clip], results: dict[str, Any]) -> dict[str, Any]:
+    """How well "check by ear" picks the bad transcripts: the shipped calibration, and refitted per fold."""
+    from speech.confidence import CALIBRATIONS, CHECK_BY_EAR_BELOW, Calibration, check_by_ear, features
+
+    texts = {name: r.text for name, r in results.items()}
+    feats = {c.name: features(results[c.name].words, results[c.name].duration) for c in clips}
+    right = {c.name: max(0.0, 1.0 - word_error_rate(c.reference, texts[c.name])) for c in clips}
+    shipped = {c.name: check_by_ear(results[c.name].confidence) for c in clips}
+    # Cross-validation across files: each file's flag comes from a curve fitted without it.
+    folded: dict[str, bool] = {}
+    for fold in range(CV_FOLDS):
+        train = [c for n, c in enumerate(clips) if n % CV_FOLDS != fold]
+        a, b, c_ = fit_calibration([feats[c.name] for c in train], [right[c.name] for c in train])
+        curve = Calibration(a, b, c_)
+        for n, clip in enumerate(clips):
+            if n % CV_FOLDS == fold:
+                heard = results[clip.name].words != ()
+                folded[clip.name] = not heard or curve.confidence(*feats[clip.name]) < CHECK_BY_EAR_BELOW
+    a, b, c_ = fit_calibration(list(feats.values()), [right[c.name] for c in clips])
+    engine = next(iter(results.values())).engine
+    return {"threshold": CHECK_BY_EAR_BELOW, "shipped": flag_split(clips, texts, shipped),
+            "cross_validated": flag_split(clips, texts, folded), "folds": CV_FOLDS,
+            "fit_on_all": {"intercept": round(a, 4), "log_posterior": round(b, 4), "speech_share": round(c_, 4)},
+            "shipped_calibration": str(CALIBRATIONS.get(engine))}
+
+
+def accuracy(quick: bool, vosk_models_dir: Path | None, progress: Callable[[str], None]) -> dict[str, Any]:
+    """WER per front end beside the plain engine in the same run, and the check-by-ear split."""
+    from speech.audio import LINEAR, SOXR
+
+    clips = load_clips(quick)
+    load_before = os.getloadavg()[0]
+    rows = []
+    for label, resampler in (("plain PocketSphinx, soxr (the hotline before)", SOXR),
+                             ("plain PocketSphinx, linear (baseline)", LINEAR)):
+        progress(f"{label}: {len(clips)} files ...")
+        rows.append(accuracy_row(label, clips, plain_pocketsphinx(clips, resampler)))
+    unload_all()
+    engine = engine_for("en", vosk_models_dir)
+    if engine is None:
+        raise RuntimeError("no English speech engine")
+    progress(f"hotline front end ({engine.name}, {engine.model}): {len(clips)} files ...")
+    results = {clip.name: engine.transcribe(clip.path, "en") for clip in clips}
+    rows.append(accuracy_row(f"hotline: {engine.name} ({engine.resampler})", clips,
+                             {n: r.text for n, r in results.items()}))
+    confidence = confidence_report(clips, results)
+    ours, baseline = rows[-1]["wer"], rows[1]["wer"]
+    return {"machine": {"cpus": os.cpu_count(), "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)]},
+            "audio": {"dir": str(AUDIO_DIR), "files": len(clips), "quick": quick}, "front_ends": rows,
+            "ratio_to_baseline": round(ours / baseline, 3) if baseline else None, "confidence": confidence,
+            "target": {"wer_at_most": WER_TARGET, "flagged_wer_ratio_at_least": FLAG_RATIO_TARGET},
+            "target_held": ours <= WER_TARGET and bool(confidence["cross_validated"]["held"])}
+
+
+def accuracy_table(report: dict[str, Any]) -> str:
+    """Format the accuracy run: one row per front end, then the check-by-ear split."""
+    rows = report["front_ends"]
+    speakers = list(rows[0]["per_speaker"])
+    head = f"{'front end':<48} {'WER':>6} {'half A':>6} {'half B':>6} " + " ".join(f"{s[:12]:>12}" for s in speakers)
+    lines = [f"ASR accuracy: {report['audio']['files']} dev files; {report['machine']['cpus']} CPUs, load "
+             f"{report['machine']['load_average']}", head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['front_end'][:48]:<48} {r['wer']:>6.3f} {r['half_a']:>6.3f} {r['half_b']:>6.3f} "
+                     + " ".join(f"{r['per_speaker'][s]:>12.3f}" for s in speakers))
+    lines.append(f"hotline WER / baseline WER (same run): {report['ratio_to_baseline']}")
+    c = report["confidence"]
+    for key in ("shipped", "cross_validated"):
+        s = c[key]
+        lines.append(f"check by ear ({key.replace('_', '-')}, confidence < {c['threshold']}): {s['share_flagged']:.0%} "
+                     f"flagged; WER flagged {s['wer_flagged']:.3f} vs unflagged {s['wer_unflagged']:.3f} "
+                     f"(x{s['ratio']})")
+    lines.append(f"calibration fitted on all files now: {c['fit_on_all']}; shipped: {c['shipped_calibration']}")
+    t = report["target"]
+    lines.append(f"target: WER <= {t['wer_at_most']} and flagged WER >= {t['flagged_wer_ratio_at_least']}x unflagged "
+                 f"(cross-validated) -> {'HELD' if report['target_held'] else 'MISSED'}")
+    return "\n".join(lines)
+
+
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(2)  # unwinds through the finally blocks that kill the workers and flush Redis
 
@@ -674,6 +828,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=["pocketsphinx", "vosk"], default="pocketsphinx",
                         help="vosk: a Vosk model's path (English from --vosk-models, else the dev extra's Korean) "
                              "beside PocketSphinx's English in the same run, with ratios")
+    parser.add_argument("--accuracy", action="store_true",
+                        help=f"only WER per front end beside the plain engine, and the check-by-ear split "
+                             f"(target WER <= {WER_TARGET}, flagged WER >= {FLAG_RATIO_TARGET}x unflagged)")
     args = parser.parse_args(argv)
     if any(n < 1 or n > 8 for n in args.workers) or not 1 <= args.repeat <= 10:
         parser.error("--workers counts must be between 1 and 8, --repeat between 1 and 10")
@@ -682,6 +839,14 @@ def main(argv: list[str] | None = None) -> int:
     def progress(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    if args.accuracy:
+        try:
+            measured = accuracy(args.quick, args.vosk_models, progress)
+        except (RuntimeError, OSError) as exc:
+            progress(f"benchmark failed: {type(exc).__name__}: {exc}")
+            return 2
+        print(json.dumps(measured, indent=2) if args.json else accuracy_table(measured))
+        return 0 if measured["target_held"] else 1
     try:
         if args.engine == "vosk":
             report = vosk_beside_pocketsphinx(args.quick, args.workers, args.repeat, args.redis_url,

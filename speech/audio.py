@@ -1,7 +1,9 @@
 """Decode callers' audio into the 16-bit mono PCM a recogniser expects.
 
 Twilio's recordings are 8 kHz telephone audio, while the models we use were trained at 16 kHz, so
-every message is decoded with soundfile, mixed to mono and resampled with soxr before recognition.
+every message is decoded with soundfile, mixed to mono and resampled before recognition: with soxr's
+high-quality filter, or by plain linear interpolation for PocketSphinx, which measured better there
+(benchmarks/asr.py: a brick-wall filter leaves the 4-8 kHz band empty, which the 16 kHz model never saw).
 """
 
 from __future__ import annotations
@@ -87,13 +89,28 @@ def load_audio(source: AudioSource) -> Audio:
     return Audio(np.ascontiguousarray(mono, dtype=np.float32), int(rate))
 
 
-def resample(audio: Audio, rate: int) -> Audio:
-    """Return the audio at `rate` Hz (soxr's high-quality filter), unchanged if already there."""
+SOXR, LINEAR = "soxr", "linear"
+RESAMPLERS = (SOXR, LINEAR)
+
+
+def resample(audio: Audio, rate: int, method: str = SOXR) -> Audio:
+    """Return the audio at `rate` Hz, unchanged if already there.
+
+    `soxr`: soxr's high-quality (brick-wall) filter. `linear`: straight lines between samples, whose
+    gentle roll-off leaves some energy above the old Nyquist frequency, as wideband speech has.
+    """
+    if method not in RESAMPLERS:
+        raise ValueError(f"resampler must be one of {', '.join(RESAMPLERS)}, not {method!r}")
     if audio.rate == rate:
         return audio
     if len(audio.samples) == 0:
         return Audio(np.zeros(0, dtype=np.float32), rate)
-    out = soxr.resample(audio.samples, audio.rate, rate)
+    if method == LINEAR:
+        count = round(len(audio.samples) * rate / audio.rate)
+        at = np.arange(count, dtype=np.float64) * (audio.rate / rate)
+        out = np.interp(at, np.arange(len(audio.samples), dtype=np.float64), audio.samples)
+    else:
+        out = soxr.resample(audio.samples, audio.rate, rate)
     return Audio(np.ascontiguousarray(out, dtype=np.float32), rate)
 
 
@@ -103,9 +120,9 @@ def to_pcm16(samples: Samples) -> bytes:
     return np.round(scaled).astype("<i2").tobytes()
 
 
-def read_pcm16(source: AudioSource, rate: int) -> Pcm:
-    """Decode, mix to mono and resample to `rate`; the duration is that of the original audio."""
+def read_pcm16(source: AudioSource, rate: int, method: str = SOXR) -> Pcm:
+    """Decode, mix to mono and resample to `rate` (by `method`); the duration is that of the original audio."""
     audio = load_audio(source)
-    at_rate = resample(audio, rate)
+    at_rate = resample(audio, rate, method)
     peak = float(np.max(np.abs(audio.samples))) if len(audio.samples) else 0.0
     return Pcm(to_pcm16(at_rate.samples), rate, audio.duration, peak)

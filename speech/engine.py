@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
-from .audio import AudioSource, Pcm, read_pcm16
+from .audio import SOXR, AudioSource, Pcm, read_pcm16
+from .confidence import message_confidence
 from .doubts import transcript_doubts
 from .errors import NoEngineForLanguage
 
@@ -43,6 +44,8 @@ class Transcript:
     seconds: float
     # Why to check it by ear whatever its confidence, e.g. words in another script than the language's.
     doubts: tuple[str, ...] = ()
+    # The message's calibrated confidence, 0-1 (speech/confidence.py); None when nothing was heard.
+    confidence: float | None = None
 
     @property
     def mean_confidence(self) -> float | None:
@@ -104,6 +107,7 @@ class Engine(ABC):
     sample_rate: int
     # Found when the model was loaded and repeated on each of its transcripts (speech/language_check.py).
     doubts: tuple[str, ...] = ()
+    resampler: ClassVar[str] = SOXR  # how 8 kHz calls reach sample_rate (speech/audio.py RESAMPLERS)
 
     def speaks(self, language: str) -> bool:
         """Tell whether this engine transcribes the language (a region is allowed: "en-gb")."""
@@ -119,7 +123,7 @@ class Engine(ABC):
         tag = normalise_language(language)
         if not self.speaks(tag):
             raise NoEngineForLanguage(language)
-        pcm = read_pcm16(audio, self.sample_rate)
+        pcm = read_pcm16(audio, self.sample_rate, self.resampler)
         words = () if pcm.silent else clip_words(self.recognise(pcm), pcm.duration)
         return Transcript(
             text=" ".join(w.word for w in words),
@@ -130,6 +134,7 @@ class Engine(ABC):
             duration=round(pcm.duration, 3),
             seconds=round(time.perf_counter() - started, 3),
             doubts=self.doubts + transcript_doubts((w.word for w in words), tag),
+            confidence=message_confidence(self.name, words, pcm.duration),
         )
 
     @abstractmethod

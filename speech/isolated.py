@@ -66,6 +66,8 @@ class IsolatedEngine(Engine):
         self.languages = frozenset(hello["languages"])
         self.sample_rate = int(hello["sample_rate"])
         self.doubts = tuple(str(d) for d in hello.get("doubts", ()))
+        # The parent resamples, so it must do so as the wrapped engine would (speech/audio.py).
+        self.resampler = str(hello.get("resampler", self.resampler))  # type: ignore[misc]
         self.pid = int(hello["pid"])
 
     def _start(self) -> dict[str, Any]:

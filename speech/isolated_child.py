@@ -36,8 +36,8 @@ def _serve(language: str, models_dir: str) -> int:
         write_frame(out, json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
         return 1
     write_frame(out, json.dumps({"engine": engine.name, "model": engine.model, "languages": sorted(engine.languages),
-                            "sample_rate": engine.sample_rate, "pid": os.getpid(),
-                            "doubts": list(engine.doubts)}).encode())
+                            "sample_rate": engine.sample_rate, "resampler": engine.resampler,
+                            "pid": os.getpid(), "doubts": list(engine.doubts)}).encode())
     while (request := read_frame(inp)) is not None:
         (size,) = HEADER.unpack(request[:HEADER.size])
         meta = json.loads(request[HEADER.size:HEADER.size + size])

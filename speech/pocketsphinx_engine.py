@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pocketsphinx
 
-from .audio import Pcm
+from .audio import LINEAR, Pcm
 from .engine import Engine, Word, is_filler
 from .errors import BrokenModel
 
 BUNDLED_LANGUAGES = frozenset({"en"})
 BUNDLED_MODEL = "cmusphinx-en-us (bundled)"
+DECODER_SETTINGS: dict[str, int | float | str] = {"topn": 8}
 _ALTERNATE = re.compile(r"\(\d+\)$")  # "cannot(2)": the dictionary's second pronunciation
 
 
@@ -30,11 +31,15 @@ class PocketSphinxEngine(Engine):
     """PocketSphinx with the bundled US English model; one decoder, used under a lock."""
 
     name = "pocketsphinx"
+    # Measured on the dev set (benchmarks/asr.py): linear interpolation beats soxr's brick-wall filter.
+    resampler = LINEAR
 
     def __init__(self) -> None:
         try:
             # FATAL: its per-utterance INFO lines would bury the worker's own log.
-            self._decoder = pocketsphinx.Decoder(loglevel="FATAL")
+            # topn 8 (the model's default is 4): more Gaussians scored per frame, chosen on half the dev set
+            # and confirmed on the other half (benchmarks/asr.py, notes in /work/notes/issue-15.md).
+            self._decoder = pocketsphinx.Decoder(loglevel="FATAL", **DECODER_SETTINGS)
         except (RuntimeError, ValueError) as exc:
             raise BrokenModel(bundled_model_path(), [f"PocketSphinx could not load it: {exc}"]) from exc
         config = self._decoder.config

@@ -109,8 +109,11 @@ def email_text(summary: dict[str, Any]) -> str:
              f"Received: {summary['created_at']}", f"Routing: {summary['routing_reason']}", ""]
     if summary["transcript"] is None:
         lines.append("No transcript: listen to the recording in the hotline's inbox.")
+    elif summary.get("transcript_checked"):
+        lines += ["Transcript (checked by a person who listened; names and numbers removed):", summary["transcript"]]
     else:
-        lines += ["Transcript (machine-made; names and numbers removed):", summary["transcript"]]
+        lines += ["Transcript (machine-made, unchecked: a guess, not the caller's words; names and numbers "
+                  "removed):", summary["transcript"]]
     return "\n".join(lines) + "\n"
 
 
@@ -151,7 +154,12 @@ def send_open311(config: Config, target: Target, summary: dict[str, Any]) -> str
 def open311_description(summary: dict[str, Any]) -> str:
     head = (f"Talanoa Hotline reference {summary['reference']} ({summary['language']}, "
             f"received {summary['created_at']}). ")
-    body = summary["transcript"] if summary["transcript"] is not None else "Spoken message without transcript."
+    if summary["transcript"] is None:
+        body = "Spoken message without transcript."
+    elif summary.get("transcript_checked"):
+        body = f"Transcript checked by a person: {summary['transcript']}"
+    else:
+        body = f"Machine transcript, unchecked (a guess): {summary['transcript']}"
     return (head + body)[:OPEN311_DESCRIPTION_MAX]
 
 

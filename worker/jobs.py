@@ -132,6 +132,7 @@ def transcribe_message(message_id: int) -> str:
     Idempotent: the transcripts table allows one row per message, so a retried or recovered job
     that finds a transcript (or loses the insert race) changes nothing.
     """
+    from speech.confidence import check_by_ear
     from speech.errors import AudioUnreadable as SpeechAudioUnreadable
     from speech.registry import engine_for
 
@@ -172,7 +173,7 @@ def transcribe_message(message_id: int) -> str:
             assert message is not None
             pipeline.set_state(message, pipeline.AUDIO_UNREADABLE, f"audio unreadable: {exc.reason}")
         return "audio unreadable"
-    confidence = result.mean_confidence
+    confidence = result.confidence
     words = [{"word": w.word, "confidence": round(w.confidence, 3), "start": w.start, "end": w.end}
              for w in result.words]
     try:
@@ -183,7 +184,7 @@ def transcribe_message(message_id: int) -> str:
                 message_id=message_id, language=result.language, text=result.text, words=json.dumps(words),
                 engine=result.engine, model=result.model, confidence=confidence,
                 # A doubt (words in another script than the language's) needs an ear whatever the confidence.
-                check_by_ear=confidence is None or confidence < config.check_by_ear_below or bool(result.doubts),
+                check_by_ear=check_by_ear(confidence, config.check_by_ear_below) or bool(result.doubts),
                 audio_seconds=result.duration, processing_seconds=result.seconds))
             pipeline.set_state(message, pipeline.READY)
     except IntegrityError:

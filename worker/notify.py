@@ -79,8 +79,9 @@ def send_notification(notification_id: int) -> str:
         assert message is not None  # a notification is deleted with its message (ON DELETE CASCADE)
         row.attempts += 1
         attempt, agency_code, channel, address = row.attempts, row.agency, row.channel, row.target
-        transcript = message.transcript.text if message.transcript is not None else None
+        transcript = message.transcript.best_text if message.transcript is not None else None
         facts = _facts(message)
+        facts["transcript_checked"] = message.transcript is not None and message.transcript.checked
     try:
         menus, routing = routing_for(config)
         agency = routing.agencies.by_code.get(agency_code)
@@ -141,6 +142,8 @@ def summarise(facts: dict[str, Any], transcript: str | None, agency_name: str, m
         "created_at": facts["created_at"],
         "routing_reason": facts["routing_reason"],
         "transcript": redaction.text if redaction is not None else None,
+        # False: the machine's guess, which no person has checked; never to be quoted as the caller's words.
+        "transcript_checked": bool(facts.get("transcript_checked")) if redaction is not None else False,
         "redactions": redaction.counts if redaction is not None else {},
     }
 

@@ -50,7 +50,8 @@ def route_message(message_id: int) -> str:
         if routed and message.pipeline in pipeline.TRANSCRIBED:
             pipeline.set_state(message, pipeline.ROUTED)  # a recovered transcription job set it back
         facts = MessageFacts(topic=message.topic, place=message.place, language=message.language)
-        transcript = message.transcript.text if message.transcript is not None else None
+        # A person's checked words when there are some: they are what the caller said.
+        transcript = message.transcript.best_text if message.transcript is not None else None
     outcome = "already routed"
     if not routed:
         try:

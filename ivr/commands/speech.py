@@ -1,7 +1,7 @@
 """`hotline transcribe` and `hotline models`: run speech recognition and manage Vosk models.
 
-These read only HOTLINE_VOSK_MODELS and HOTLINE_DATA_DIR, so an operator can install models and
-try them on a recording before the rest of the hotline is configured. The speech package is
+These read only HOTLINE_VOSK_MODELS, HOTLINE_DATA_DIR and HOTLINE_CHECK_BY_EAR_BELOW, so an operator
+can install models and try them on a recording before the rest of the hotline is configured. The speech package is
 imported inside each command: `hotline --help` and the web app need neither Vosk nor PocketSphinx.
 """
 
@@ -36,16 +36,24 @@ def models_dir() -> Path:
 @click.option("--lang", "language", default="en", show_default=True,
               help="Language spoken in the recordings (a code such as en, fr, hi or fj).")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object per file: file, text, engine, words, duration, seconds.")
+              help="Print one JSON object per file: file, text, engine, words, duration, seconds, confidence "
+                   "(0-1, calibrated) and check_by_ear (confidence under HOTLINE_CHECK_BY_EAR_BELOW).")
 @click.option("--digits", is_flag=True,
               help="Recognise one spoken digit per file, as a menu does; --json prints file, digit, confidence.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def transcribe(language: str, as_json: bool, digits: bool, files: Sequence[Path]) -> None:
     """Transcribe recordings with the engine the hotline uses for the language."""
+    from speech.confidence import CHECK_BY_EAR_BELOW, check_by_ear
     from speech.errors import AudioUnreadable, NoEngineForLanguage, SpeechError
     from speech.registry import engine_for
 
-    folder = models_dir()
+    folder = models_dir()  # loads hotline.env too
+    try:
+        below = float(os.environ.get("HOTLINE_CHECK_BY_EAR_BELOW") or CHECK_BY_EAR_BELOW)
+    except ValueError as exc:
+        raise click.ClickException("HOTLINE_CHECK_BY_EAR_BELOW must be a number between 0 and 1") from exc
+    if not 0.0 <= below <= 1.0:
+        raise click.ClickException("HOTLINE_CHECK_BY_EAR_BELOW must be a number between 0 and 1")
     if digits:
         _recognise_digits(language, as_json, files, folder)
         return
@@ -74,6 +82,8 @@ def transcribe(language: str, as_json: bool, digits: bool, files: Sequence[Path]
                 ],
                 "duration": transcript.duration,
                 "seconds": transcript.seconds,
+                "confidence": transcript.confidence,
+                "check_by_ear": check_by_ear(transcript.confidence, below),
             }, ensure_ascii=False))
         else:
             click.echo(f"{path}: {transcript.text}")

@@ -71,8 +71,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Folder of Vosk model folders, one per language (e.g. vosk-model-small-fr-0.22). "
             "Default: HOTLINE_DATA_DIR/models/vosk.", default=""),
     Setting("HOTLINE_CHECK_BY_EAR_BELOW", "check_by_ear_below",
-            "Mean word confidence (0-1) below which a transcript is flagged 'check by ear'.",
-            default="0.6", kind=float),
+            "Message confidence (0-1, calibrated on the dev set: speech/confidence.py) below which a transcript "
+            "is flagged 'check by ear'; words under it are marked on the message page.",
+            default="0.4", kind=float),
     Setting("HOTLINE_STUCK_AFTER_SECONDS", "stuck_after_seconds",
             "A message waiting this long in one pipeline state is re-enqueued by the sweeper "
             "(`hotline jobs recover`, also run every minute by `hotline worker`).", default="600", kind=int),
@@ -250,7 +251,7 @@ class Config:
     vosk_models_dir: Path | None = None
     stuck_after_seconds: int = 600
     delete_twilio_copy: bool = False
-    check_by_ear_below: float = 0.6
+    check_by_ear_below: float = 0.4
     # prompts work
     prompts_cache_dir: Path | None = None
     prompts_queue_missing: bool = True

@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from ivr.core.models import Answer, Message, Transcript
 from ivr.core.models.accounts import User
 from ivr.core.redact import redact
+from ivr.core.transcript_check import needs_listening_clause
 
 STATUSES = ("received", "in_progress", "answered", "closed")
 PAGE_SIZE = 50
@@ -41,6 +42,7 @@ class InboxFilter:
     date_from: date | None = None
     date_to: date | None = None
     overdue: bool = False
+    listen: bool = False  # only messages a person should listen to (Message.needs_listening)
     before: tuple[datetime, int] | None = None
     per_page: int = PAGE_SIZE
 
@@ -50,6 +52,7 @@ class InboxFilter:
         args = {"status": f.status, "topic": f.topic or "", "place": f.place or "", "language": f.language or "",
                 "from": f.date_from.isoformat() if f.date_from else "",
                 "to": f.date_to.isoformat() if f.date_to else "", "overdue": "1" if f.overdue else "",
+                "listen": "1" if f.listen else "",
                 "before": encode_cursor(f.before) if f.before else "",
                 "per_page": str(f.per_page) if f.per_page != PAGE_SIZE else ""}
         return {k: v for k, v in args.items() if v}
@@ -78,6 +81,7 @@ class Snippet:
     text: str
     machine: bool  # a guess of the speech engine, nobody checked it: shown as such
     needs_listening: bool
+    confidence: float | None = None  # the machine transcript's calibrated confidence, 0-1
 
 
 SNIPPET_CHARS = 140
@@ -154,6 +158,7 @@ def parse_filter(args: Mapping[str, str], user: User, *, agencies: Collection[st
     return InboxFilter(agency=agency, status=status, topic=_choice(args, "topic", topics),
                        place=_choice(args, "place", places), language=_choice(args, "language", languages),
                        date_from=date_from, date_to=date_to, overdue=args.get("overdue", "") in ("1", "on"),
+                       listen=args.get("listen", "") in ("1", "on"),
                        before=decode_cursor(before) if before else None, per_page=int(raw_per_page))
 
 
@@ -180,6 +185,8 @@ def inbox_query(f: InboxFilter, *, now: datetime, due_days: int) -> Select[Messa
         q = q.where(Message.created_at < due, _unanswered())  # type: ignore[arg-type]
     # A cluster shows as one row, its lead's (the lead's id is the cluster's id); the others are counted.
     q = q.where(or_(Message.cluster_id.is_(None), Message.cluster_id == Message.id))
+    if f.listen:
+        q = q.where(needs_listening_clause())
     if f.before:
         stamp, ident = f.before
         # `created_at <=` bounds the index walk; the OR only breaks ties within the same instant.
@@ -210,14 +217,24 @@ def load_inbox(db: Session, f: InboxFilter, *, now: datetime, due_days: int) -> 
 def snippets(db: Session, ids: Collection[int]) -> dict[int, Snippet]:
     """Return the redacted start of each message's transcript, with its flags, by message id.
 
-    The one place the inbox reads transcripts: the transcript-correction work's checked / needs-listening
-    state plugs in here. Redacted even for the owning agency: a snippet is glanced at, on a shared screen.
+    The one place the inbox reads transcripts: a person's checked text is shown before the machine's,
+    and "needs listening" is Message.needs_listening (no engine for the language, or check by ear and
+    nobody checked it). Redacted even for the owning agency: a snippet is glanced at, on a shared screen.
     """
     found = {}
-    rows = db.execute(select(Transcript.message_id, func.substr(Transcript.text, 1, SNIPPET_CHARS * 2),
-                             Transcript.check_by_ear).where(Transcript.message_id.in_(ids)))
-    for message_id, text, check_by_ear in rows:
-        found[message_id] = Snippet(snippet_of(text or ""), machine=True, needs_listening=bool(check_by_ear))
+    rows = db.execute(select(Message.id, Message.pipeline, func.substr(Transcript.text, 1, SNIPPET_CHARS * 2),
+                             func.substr(Transcript.checked_text, 1, SNIPPET_CHARS * 2), Transcript.checked_at,
+                             Transcript.check_by_ear, Transcript.confidence, Transcript.id)
+                      .outerjoin(Transcript, Transcript.message_id == Message.id).where(Message.id.in_(ids)))
+    for message_id, pipeline, text, checked_text, checked_at, check_by_ear, confidence, transcript_id in rows:
+        if transcript_id is None:
+            if pipeline in Message.NO_ENGINE_STATES:  # nobody will transcribe it: a person must listen
+                found[message_id] = Snippet("", machine=False, needs_listening=True)
+            continue
+        checked = checked_at is not None and checked_text is not None
+        shown = checked_text if checked else text
+        found[message_id] = Snippet(snippet_of(shown or ""), machine=not checked,
+                                    needs_listening=bool(check_by_ear) and not checked, confidence=confidence)
     return found
 
 

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr.core.agencies import MenuError, routing_for
 from ivr.core.audit import record_audit
+from ivr.core.config import Config
 from ivr.core.models import Answer, Message, Transcript
 from ivr.core.models.accounts import Note, User
+from ivr.core.routing import MessageFacts, route
 
 MAX_NOTE = 5000
 # Status moves an official may make by hand. "answered" needs an answer row (creating one sets it);
@@ -71,6 +74,31 @@ def add_note(db: Session, user: User, message: Message, text: str) -> Note:
     db.flush()
     record_audit(db, user.id, "note", "message", message.id, f"note {note.id}")
     return note
+
+
+def reroute_checked(db: Session, user: User, message: Message, config: Config) -> str | None:
+    """Route the message again on its checked words, as the official asked; return the new agency, if it moved.
+
+    Only on the official's word: a message never changes hands because a transcript was corrected.
+    """
+    transcript = message.transcript
+    if transcript is None or not transcript.checked:
+        raise ActionRefused("only a transcript a person checked can re-route a message")
+    try:
+        _, routing = routing_for(config)
+    except MenuError as exc:
+        raise ActionRefused(f"the routing files have problems: {exc}") from exc
+    facts = MessageFacts(topic=message.topic, place=message.place, language=message.language)
+    decision = route(facts, transcript.best_text, routing.agencies, routing.rules)
+    if decision.agency == message.agency:
+        record_audit(db, user.id, "reroute", "message", message.id, f"kept {decision.agency}")
+        return None
+    old = message.agency or "none"
+    message.agency = decision.agency
+    why = f"re-routed on checked words by user {user.id}: {old} → {decision.agency} ({decision.reason})"
+    message.routing_reason = f"{message.routing_reason}; {why}" if message.routing_reason else why
+    record_audit(db, user.id, "reroute", "message", message.id, f"{old}->{decision.agency}")
+    return decision.agency
 
 
 @dataclass(frozen=True)

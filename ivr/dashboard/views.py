@@ -24,8 +24,10 @@ from ivr.core.models import Message, Recording
 from ivr.core.models.accounts import User
 from ivr.core.models.base import utcnow
 from ivr.core.pages import secure_page
+from ivr.core.prompt_audio import can_synthesise
 from ivr.core.services import Services, services
 from ivr.core.sms import enqueue_sms
+from ivr.core.transcript_check import MAX_CHECKED, CheckRefused, check_transcript
 from ivr.dashboard.answers import ACCEPTED, add_answer, enqueue_delivery, store_answer_audio
 from ivr.dashboard.audit_log import load_audit, parse_audit_filter
 from ivr.dashboard.casework import CLOSE_REASONS, answer_targets, members, reassign_with_reason, waiting_languages
@@ -38,6 +40,7 @@ from ivr.dashboard.messages import (
     add_note,
     change_status,
     notes_of,
+    reroute_checked,
     transcript_words,
     visible_message,
 )
@@ -148,7 +151,8 @@ def message(message_id: int) -> str:
                                transcript=m.transcript, accepted=ACCEPTED,
                                max_bytes=svc.config.answer_upload_max_bytes,
                                max_seconds=svc.config.answer_max_seconds, config_below=svc.config.check_by_ear_below,
-                               transitions=sorted(TRANSITIONS.get(m.status, ())))
+                               transitions=sorted(TRANSITIONS.get(m.status, ())),
+                               text_voice=bool(svc.say_voices.get(m.language)) or can_synthesise(m.language))
     return page
 
 
@@ -258,6 +262,32 @@ def note(message_id: int) -> Response | tuple[str, int]:
         return _refused(f"The note was not added: {exc}.")
     flash("Note added.")
     return redirect(url_for("dashboard.message", message_id=message_id, _anchor="notes"))  # type: ignore[return-value]
+
+
+@bp.post("/messages/<int:message_id>/transcript")
+@login_required("official")
+def check_words(message_id: int) -> Response | tuple[str, int]:
+    """Keep the words the official heard (the machine text stays); re-route only if they ask for it."""
+    svc, user = services(), _user()
+    form = request.form
+    moved = None
+    try:
+        with svc.db.session() as db:
+            m = _message_or_404(db, user, message_id)
+            check_transcript(db, m, user.id, form.get("text", "")[:MAX_CHECKED + 1000],
+                             listened=form.get("listened") == "1", role="official")
+            if form.get("reroute") == "1":
+                moved = reroute_checked(db, user, m, svc.config)
+            agency = m.agency
+    except CheckRefused as exc:
+        return _refused(f"The words were not kept: {exc}.", 409)
+    except ActionRefused as exc:
+        return _refused(f"The words were kept, but the message was not re-routed: {exc}.", 409)
+    log.info("transcript of message %s checked by user %s", message_id, user.id)
+    flash("Checked by a person." + (f" Re-routed to {agency_names(svc).get(moved, moved)}." if moved else ""))
+    if agency is None or user.can_see_agency(agency):
+        return redirect(url_for("dashboard.message", message_id=message_id))  # type: ignore[return-value]
+    return redirect(url_for("dashboard.inbox"))  # type: ignore[return-value]
 
 
 @bp.before_request

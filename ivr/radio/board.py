@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr.core.auth import login_required
@@ -54,13 +54,15 @@ class BoardItem:
     language: str
     transcript: str  # redacted; "" while transcription is pending
     pending: bool
+    checked: bool = False  # a person listened and checked the words; else the machine's guess, marked so
 
 
 def board_items(session: Session, menus: Menus, *, after: int = 0, before: int | None = None,
                 ids: Sequence[int] | None = None, limit: int = BATCH, newest: bool = False) -> list[BoardItem]:
     """Load messages by id with their redacted transcripts (one query); only the columns shown."""
     query = (select(Message.id, Message.created_at, Message.topic, Message.place, Message.language,
-                    Message.pipeline, Transcript.text)
+                    Message.pipeline, func.coalesce(Transcript.checked_text, Transcript.text),
+                    Transcript.checked_at)
              .outerjoin(Transcript, Transcript.message_id == Message.id).where(Message.id > after))
     if before is not None:
         query = query.where(Message.id <= before)
@@ -68,13 +70,13 @@ def board_items(session: Session, menus: Menus, *, after: int = 0, before: int |
         query = query.where(Message.id.in_(list(ids)))
     query = query.order_by(Message.id.desc() if newest else Message.id).limit(limit)
     items = []
-    for mid, created, topic, place, language, pipeline, text in session.execute(query):
+    for mid, created, topic, place, language, pipeline, text, checked_at in session.execute(query):
         items.append(BoardItem(
             id=mid, time=created.strftime("%H:%M"), topic=_name(menus, "topic", topic),
             place=_name(menus, "place", place), language=_language(menus, language),
             transcript=redact(text).text if text else "",
             # Waiting for speech recognition; a message no engine can hear stays without text.
-            pending=text is None and pipeline in ("received", "stored")))
+            pending=text is None and pipeline in ("received", "stored"), checked=checked_at is not None))
     return items
 
 

@@ -4,6 +4,8 @@ Rules, each enforced here (the pages only call these functions):
 - only a message whose caller chose on-air consent ("radio") can be approved; any other is refused
   with a message saying so, and the refusal is audited too;
 - a quote is words of the redacted transcript, verbatim: the host may shorten it, never change it;
+- a quote is cut only from words a person checked after listening (ivr/core/transcript_check.py):
+  machine text is a guess, and a guess must never go on air as a caller's words;
 - a clip's audio may be approved only when the redaction took nothing out of its transcript (if it
   did, the recording still says the name or number the text hides) and the host says they listened;
 - every decision is written to the audit log with the host's id.
@@ -49,6 +51,7 @@ class Candidate:
     status: str  # pending | approved | rejected
     quote: str | None
     audio_approved: bool
+    checked: bool = False  # a person listened and checked the words (only then may they be quoted)
 
     @property
     def audio_allowed(self) -> bool:
@@ -62,9 +65,9 @@ def ensure_redacted(session: Session, message_id: int) -> RedactedTranscript | N
     if kept is not None:
         return kept
     transcript = session.scalar(select(Transcript).where(Transcript.message_id == message_id))
-    if transcript is None:
+    if transcript is None or not transcript.best_text.strip():
         return None
-    red = redact(transcript.text)
+    red = redact(transcript.best_text)
     kept = RedactedTranscript(message_id=message_id, language=transcript.language, text=red.text, removed=red.total)
     session.add(kept)
     session.flush()
@@ -73,21 +76,22 @@ def ensure_redacted(session: Session, message_id: int) -> RedactedTranscript | N
 
 def moderation_queue(session: Session, *, include_decided: bool = True) -> list[Candidate]:
     """List on-air-consent messages, undecided first, newest first; decided ones after, to withdraw."""
-    query = (select(Message, RadioClip, Recording.stored_path)
+    query = (select(Message, RadioClip, Recording.stored_path, Transcript.checked_at)
              .outerjoin(RadioClip, RadioClip.message_id == Message.id)
              .outerjoin(Recording, Recording.message_id == Message.id)
+             .outerjoin(Transcript, Transcript.message_id == Message.id)
              .where(Message.consent == ON_AIR))
     if not include_decided:
         query = query.where(or_(RadioClip.id.is_(None), RadioClip.status == "pending"))
     rows = session.execute(query.order_by(Message.created_at.desc()).limit(MAX_QUEUE)).all()
     result = []
-    for message, clip, stored in rows:
+    for message, clip, stored, checked_at in rows:
         kept = ensure_redacted(session, message.id)
         result.append(Candidate(
             message_id=message.id, created_at=message.created_at, topic=message.topic, place=message.place,
             language=message.language, redacted=kept.text if kept else None, removed=kept.removed if kept else 0,
             has_audio=bool(stored), status=clip.status if clip else "pending", quote=clip.quote if clip else None,
-            audio_approved=bool(clip and clip.audio_approved)))
+            audio_approved=bool(clip and clip.audio_approved), checked=checked_at is not None))
     return sorted(result, key=lambda c: c.status != "pending")
 
 
@@ -102,7 +106,12 @@ def approve(session: Session, message_id: int, user_id: int | None, *, quote: st
         raise ModerationRefused(
             "This caller did not agree to be heard on the radio: nothing of this message can go on air.")
     kept = ensure_redacted(session, message_id)
-    chosen = _verbatim(quote, kept)
+    checked = session.scalar(select(Transcript.checked_at).where(Transcript.message_id == message_id)) is not None
+    if quote.strip() and not checked:
+        record_audit(session, user_id, "radio_approve_refused", "message", message_id, detail="unchecked transcript")
+        raise ModerationRefused("This transcript is the machine's guess: listen to the recording and check the "
+                                "words first. Only words a person checked can be quoted on air.")
+    chosen = _verbatim(quote, kept) if checked else None
     if audio:
         _check_audio(session, message_id, kept, listened)
     clip = session.scalar(select(RadioClip).where(RadioClip.message_id == message_id))

@@ -5,7 +5,9 @@ Thin views: the checks and the rules live in ivr/radio/polls.py.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 
@@ -14,7 +16,17 @@ from ivr.core.auth import current_user, login_required
 from ivr.core.models.radio import RadioPoll
 from ivr.core.pages import secure_page
 from ivr.core.services import services
-from ivr.radio.polls import MAX_OPTIONS, PollRefused, check_poll, close_poll, create_poll, poll_results, question_audio
+from ivr.radio.polls import (
+    MAX_OPTIONS,
+    MAX_RECORDED_BYTES,
+    PollRefused,
+    check_poll,
+    close_poll,
+    create_poll,
+    poll_results,
+    question_audio,
+    record_question,
+)
 
 bp = Blueprint("polls", __name__, url_prefix="/radio/polls")
 bp.after_request(secure_page)
@@ -28,8 +40,15 @@ def _page(error: str = "", status: int = 200) -> tuple[str, int]:
     with svc.db.session() as session:
         polls = list(session.query(RadioPoll).order_by(RadioPoll.id.desc()).limit(20))
         rows = [(p, poll_results(session, p.id)) for p in polls]
+    offered = {p.id: offered_languages(p, svc.say_voices) for p in polls}
     return render_template("radio/polls.html", rows=rows, languages=svc.menus.languages, max_options=MAX_OPTIONS,
-                           error=error, form=request.form if error else {}), status
+                           error=error, form=request.form if error else {}, offered=offered), status
+
+
+def offered_languages(poll: RadioPoll, say_voices: Mapping[str, str]) -> dict[str, bool]:
+    """Say, per language of the poll, whether its callers are offered it (as ivr/voice/poll_offer.py decides)."""
+    spoken, audio = json.loads(poll.spoken), json.loads(poll.audio)
+    return {lang: lang in audio or bool(say_voices.get(lang) and spoken.get(lang)) for lang in say_voices}
 
 
 @bp.get("/")
@@ -72,6 +91,28 @@ def close(poll_id: int) -> Response | tuple[str, int]:
     except PollRefused as exc:
         return _page(f"{exc}.", 404)
     flash(f"Poll {poll_id} is closed.")
+    return redirect(url_for("polls.index"))  # type: ignore[return-value]
+
+
+@bp.post("/<int:poll_id>/recording")
+@login_required("radio")
+def record(poll_id: int) -> Response | tuple[str, int]:
+    """Keep the host's recording of the question in one language (`lang`, file `audio`): then it is offered."""
+    svc = services()
+    lang = request.form.get("lang", "")
+    sent = request.files.get("audio")
+    try:
+        if sent is None or not sent.filename:
+            raise PollRefused("no audio file was chosen")
+        data = sent.read(MAX_RECORDED_BYTES + 1)
+        with svc.db.session() as session:
+            record_question(session, poll_id, lang, data, data_dir=svc.config.data_dir,
+                            languages=tuple(svc.menus.languages))
+            user = current_user()
+            record_audit(session, user.id if user else None, "poll_recording", "radio_poll", poll_id, f"lang={lang}")
+    except PollRefused as exc:
+        return _page(f"Recording not kept: {exc}.", 400)
+    flash(f"Recorded question kept: callers in {lang} are now offered poll {poll_id}.")
     return redirect(url_for("polls.index"))  # type: ignore[return-value]
 
 

@@ -4,7 +4,8 @@ A host types the question as the board shows it, 2 to 9 option labels (key 1 = t
 question as callers should hear it, per language ("Should the market open on Sundays? For yes press
 1, for no press 2."). Each spoken question is rendered to audio offline with espeak-ng (the prompts'
 TTS pipeline, speech/tts.py) when the poll is created; a language espeak-ng cannot speak is said by
-Twilio's <Say> voice for it; a language with neither (Fijian today) is not offered the poll.
+Twilio's <Say> voice for it; a language with neither (Fijian today) is offered the poll only once a
+host has recorded the question in it (`record_question`: an uploaded or browser-recorded file).
 
 At most one poll is open. While it is open, main menu key 4 offers it (ivr/voice/flow.py gets it as data,
 OpenPoll). One vote per caller per poll, by the caller's number hash: a call that shows no caller
@@ -13,9 +14,12 @@ id cannot vote, because nothing would stop it voting again (the caller is told s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -29,6 +33,7 @@ from sqlalchemy.orm import Session
 from ivr.core.models import utcnow
 from ivr.core.models.radio import RadioPoll, RadioPollVote
 from speech.espeak_voice import EspeakVoice
+from speech.telephone_audio import UndecodableAudio, check_playable, decode, to_telephone, write_telephone_wav
 from speech.tts import render
 from speech.tts_errors import TTSError
 
@@ -39,6 +44,8 @@ MAX_OPTIONS = 9  # one keypad key each, 1..9
 MAX_QUESTION = 300
 MAX_LABEL = 80
 MAX_SPOKEN = 400
+MAX_RECORDED_BYTES = 5_000_000
+MAX_RECORDED_SECONDS = 60.0
 POLL_CHECK_SECONDS = 2.0  # how stale each web process's view of "which poll is open" may be
 
 
@@ -235,3 +242,48 @@ def _render_questions(poll_id: int, spoken: Mapping[str, str], data_dir: Path) -
         shutil.copyfile(prompt.path, target)
         rendered[lang] = {"path": f"{poll_id}/{lang}.wav", "sha256": prompt.sha256}
     return rendered
+
+
+def record_question(session: Session, poll_id: int, language: str, data: bytes, *, data_dir: Path,
+                    languages: tuple[str, ...]) -> RadioPoll:
+    """Keep a host's recording of an open poll's question in one language, as 8 kHz WAV; callers of it hear it.
+
+    The way to offer a poll in a language no voice speaks (Fijian): a recording replaces any
+    rendered audio for that language. Refused, saying why, for a closed poll or unplayable audio.
+    """
+    poll = session.get(RadioPoll, poll_id)
+    if poll is None or poll.status != "open":
+        raise PollRefused(f"poll {poll_id} is not open")
+    if language not in languages:
+        raise PollRefused(f"language must be one of {', '.join(languages)}, not {language!r}")
+    if not data:
+        raise PollRefused("the audio file is empty")
+    if len(data) > MAX_RECORDED_BYTES:
+        raise PollRefused(f"the audio file has {len(data)} bytes, more than the {MAX_RECORDED_BYTES} allowed")
+    try:
+        pcm = decode(data)
+    except UndecodableAudio as exc:
+        raise PollRefused(f"the file is not audio this hotline can read: {exc}") from exc
+    if pcm.duration_s > MAX_RECORDED_SECONDS:
+        raise PollRefused(f"the recording lasts {pcm.duration_s:.0f} s; a question may last at most "
+                          f"{MAX_RECORDED_SECONDS:.0f} s")
+    folder = data_dir / "polls" / str(poll_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".question.", suffix=".wav.tmp")
+    os.close(handle)
+    temporary = Path(tmp)
+    try:
+        write_telephone_wav(to_telephone(pcm), temporary)
+        check = check_playable(temporary)
+        if not check.playable:
+            raise PollRefused(f"the recording cannot be played to callers: {'; '.join(check.problems)}")
+        digest = hashlib.sha256(temporary.read_bytes()).hexdigest()
+        temporary.replace(folder / f"{language}.wav")
+    finally:
+        temporary.unlink(missing_ok=True)
+    audio = json.loads(poll.audio)
+    audio[language] = {"path": f"{poll_id}/{language}.wav", "sha256": digest, "recorded": "1"}
+    poll.audio = json.dumps(audio)
+    session.flush()
+    open_polls.forget()  # this process offers it at once; others within POLL_CHECK_SECONDS
+    return poll

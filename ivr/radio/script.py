@@ -71,7 +71,8 @@ def write_script(summary: Summary, lang: RadioLanguage, menus: Menus, *, title: 
         for p in summary.polls if p.votes)
     if polls:
         sections.append(Section("polls", lang.say("polls_intro"), polls))
-    quotes = summary.quotes[:MAX_QUOTES]
+    # A quote is read only in its own language's script: a Hindi caller's words are not read by an English voice.
+    quotes = tuple(q for q in summary.quotes if q.language == lang.code)[:MAX_QUOTES]
     if quotes:
         sections.append(Section("quotes", lang.say("quotes_intro"), tuple(
             lang.say("quote_line", topic=names.topic(q.topic), place=names.place(q.place), quote=f"“{q.text}”")
@@ -103,8 +104,11 @@ class _Names:
         return self._named("place_", code)
 
     def language(self, code: str | None) -> str:
-        found = self.menus.languages.get(code or "")
-        return found.name if found is not None else (code or self.lang.say("unknown"))
+        """Name a language in the script's own language and script ("Hindi", never "हिन्दी" in English)."""
+        if code is None:
+            return self.lang.say("unknown")
+        phrase = f"language_{code}"
+        return self.lang.say(phrase) if phrase in self.lang.phrases else self.lang.say("language_other")
 
 
 def _intro(summary: Summary, lang: RadioLanguage, names: _Names, period: dict[str, object]) -> Section:
@@ -153,7 +157,10 @@ def _themes(summary: Summary, lang: RadioLanguage, names: _Names) -> Section:
     lines: list[str] = []
     for themes in summary.themes:
         language = names.language(themes.language)
-        if themes.transcripts == 0:
+        if themes.language != lang.code:
+            # Another language's words would be in another script: its messages are counted, not quoted.
+            lines.append(lang.say("other_language_messages", language=language, count=themes.messages))
+        elif themes.transcripts == 0:
             lines.append(lang.say("no_transcripts", language=language))
         elif themes.words:
             lines.append(lang.say("themes_intro", language=language))

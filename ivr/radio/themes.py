@@ -67,7 +67,9 @@ def redact_new_transcripts(session: Session, period: Period) -> int:
     transcript keep one row (the primary key is the message id).
     """
     rows = session.execute(
-        select(Transcript.message_id, Transcript.language, Transcript.text)
+        # A person's checked words when there are some (ivr/core/transcript_check.py).
+        select(Transcript.message_id, Transcript.language,
+               func.coalesce(Transcript.checked_text, Transcript.text).label("text"))
         .join(Message, Message.id == Transcript.message_id)
         .outerjoin(RedactedTranscript, RedactedTranscript.message_id == Transcript.message_id)
         .where(RedactedTranscript.message_id.is_(None), *message_filter(period, None, None))).all()

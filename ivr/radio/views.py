@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
@@ -20,8 +21,9 @@ from ivr.core.models import Message, Recording, utcnow
 from ivr.core.models.radio import RadioBulletin
 from ivr.core.pages import secure_page
 from ivr.core.services import services
+from ivr.core.transcript_check import MAX_CHECKED, CheckRefused, check_transcript
 from ivr.radio.bulletin import PUBLISHED, BulletinError, bulletins_dir, publish_bulletin, request_bulletin
-from ivr.radio.feed import render_feed
+from ivr.radio.feed import cover_png, distinct_titles, render_feed
 from ivr.radio.moderation import ModerationRefused, NotFound, approve, moderation_queue, reject
 from ivr.radio.period import Period, last, last_complete_week, parse_since
 from ivr.radio.schedule import BULLETIN_JOB, bulletin_job_id
@@ -32,7 +34,7 @@ from recordings.errors import StoreError
 from recordings.store import LocalStore
 
 bp = Blueprint("radio", __name__, url_prefix="/radio")
-PUBLIC = {"radio.feed", "radio.bulletin_audio"}
+PUBLIC = {"radio.feed", "radio.bulletin_audio", "radio.cover"}
 HOSTS = ("radio",)  # and admins, who may do anything a host may
 
 
@@ -147,6 +149,28 @@ def approve_message(message_id: int) -> WerkzeugResponse | tuple[str, int]:
         return _queue_page(error=refused, status=409)
     flash("Approved for air.")
     return redirect(url_for("radio.moderation"))
+
+
+@bp.post("/moderation/<int:message_id>/transcript")
+@login_required(*HOSTS)
+def check_words(message_id: int) -> WerkzeugResponse | tuple[str, int]:
+    """Keep the words a host heard in an on-air-consent recording (the machine text stays); audited."""
+    form = request.form
+    with services().db.session() as db:
+        message = db.get(Message, message_id)
+        if message is None or message.consent != ON_AIR:
+            abort(404)  # a host checks only callers who agreed to radio
+        try:
+            check_transcript(db, message, _user_id(), form.get("text", "")[:MAX_CHECKED + 1000],
+                             listened=form.get("listened") == "1", role="radio")
+        except CheckRefused as exc:
+            refused = f"The words were not kept: {exc}."
+        else:
+            refused = ""
+    if refused:
+        return _queue_page(error=refused, status=409)
+    flash("Checked by a person: these words may now be quoted.")
+    return redirect(url_for("radio.moderation", _anchor=f"candidate-{message_id}"))
 
 
 @bp.post("/moderation/<int:message_id>/reject")
@@ -267,13 +291,28 @@ def feed() -> Response:
     with svc.db.session() as db:
         rows = db.scalars(select(RadioBulletin).where(RadioBulletin.status == PUBLISHED)
                           .order_by(RadioBulletin.published_at.desc(), RadioBulletin.id.desc())).all()
-        titles = {b.id: _title(station, b) for b in rows}
+        titles = distinct_titles({b.id: _title(station, b) for b in rows})
         body = render_feed(rows, station=station.name, base_url=svc.config.public_base_url,
                            language=station.language, titles=titles, now=utcnow())
     return Response(body, mimetype="application/rss+xml")
 
 
 def _title(station: Station, bulletin: RadioBulletin) -> str:
+    """Title a bulletin by its period, place and language, all in the bulletin's own language."""
     lang = station.script_language(bulletin.language)
-    name = station.menus.languages[bulletin.language].name if bulletin.language in station.menus.languages else ""
-    return f"{lang.date(bulletin.period_start)} – {lang.date(bulletin.period_end)} ({name or bulletin.language})"
+    prompts = station.menus.languages.get(lang.code)
+    place = (prompts.prompts.get(f"place_{bulletin.place}") if prompts else None) or bulletin.place \
+        if bulletin.place else lang.say("every_place")
+    language = lang.say(f"language_{lang.code}") if f"language_{lang.code}" in lang.phrases else lang.code
+    return f"{lang.date(bulletin.period_start)} – {lang.date(bulletin.period_end)} · {place} · {language}"
+
+
+@bp.get("/cover.png")
+def cover() -> Response:
+    """The podcast feed's cover image (itunes:image), drawn once per process."""
+    return Response(_cover(), mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@cache
+def _cover() -> bytes:
+    return cover_png()

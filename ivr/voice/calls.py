@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any, cast
@@ -266,8 +266,13 @@ def discard_recording(session: Session, sid: str | None) -> None:
         rec.discarded = True
 
 
-def lookup_reference(session: Session, digits: str, audio_url: Callable[[Answer], str]) -> Lookup:
-    """Say what a caller may hear about a reference number: its latest answer, else its status."""
+def lookup_reference(session: Session, digits: str, audio_url: Callable[[Answer], str],
+                     say_voices: Mapping[str, str] | None = None) -> Lookup:
+    """Say what a caller may hear about a reference number: its latest answer, else its status.
+
+    A typed answer not yet spoken (no audio) is read only by the message language's own Twilio voice
+    (`say_voices`); where there is none (Fijian) the caller hears the status, never another voice.
+    """
     if not digits.isdigit():
         return Lookup(found=False)
     message = session.scalar(select(Message).where(Message.reference == digits))
@@ -277,7 +282,7 @@ def lookup_reference(session: Session, digits: str, audio_url: Callable[[Answer]
     latest: Answer | None = message.answers[-1] if message.answers else None
     if latest is not None and latest.audio_path:
         answer = Audio(audio_url(latest))
-    elif latest is not None and latest.text:
+    elif latest is not None and latest.text and (say_voices is None or say_voices.get(message.language)):
         answer = Text(latest.text)
     return Lookup(found=True, status=message.status, answer=answer)
 
@@ -303,9 +308,25 @@ def end_call(session: Session, call: Call, status: str, duration: int | None) ->
     return message
 
 
-def latest_bulletin(session: Session, language: str, base_url: str) -> Audio | None:
-    """Return the latest published radio bulletin in a language, for main menu key 3, or None."""
+def caller_place(session: Session, place: str | None, caller_id: int | None) -> str | None:
+    """Return the caller's place: chosen in this call, else that of their latest message kept with their phone."""
+    if place:
+        return place
+    if caller_id is None:
+        return None
+    return session.scalar(select(Message.place).where(Message.caller_id == caller_id, Message.place.is_not(None))
+                          .order_by(Message.created_at.desc(), Message.id.desc()).limit(1))
+
+
+def latest_bulletin(session: Session, language: str, base_url: str, place: str | None = None) -> Audio | None:
+    """Return the latest published radio bulletin in a language for the caller's place, or for every place.
+
+    For main menu key 3: a bulletin made for another place is never played; one for every place ("")
+    is played to anyone. None when there is neither.
+    """
+    places = ["", place] if place else [""]
     bulletin_id = session.scalar(select(RadioBulletin.id).where(RadioBulletin.status == "published",
-                                                                RadioBulletin.language == language)
+                                                                RadioBulletin.language == language,
+                                                                RadioBulletin.place.in_(places))
                                  .order_by(RadioBulletin.published_at.desc(), RadioBulletin.id.desc()).limit(1))
     return Audio(f"{base_url}/radio/bulletins/{bulletin_id}.mp3") if bulletin_id is not None else None

@@ -99,7 +99,8 @@ def _speak(verb: VoiceResponse | GatherVerb, items: tuple[Utterance, ...], langu
             continue
         spoken: list[Play | Say | None]
         if isinstance(item, Text):
-            spoken = [voice.say_text(language, item.text)]
+            said = voice.say_text(language, item.text)
+            spoken = [said if said.voice else None]  # never another language's voice reading this text
         elif isinstance(item, Number):
             spoken = [voice.resolve(language, f"digit_{d}") for d in numbers.get(item.field, "") if d.isdigit()]
         else:

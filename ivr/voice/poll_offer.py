@@ -22,11 +22,14 @@ def offer_for(session: Session, voter: Callable[[], str | None], audio_url: str,
     if poll is None:
         return None
     questions: dict[str, Utterance] = {}
-    for lang, text in poll.spoken.items():
+    # A language is offered the poll only where its question can be heard: audio (rendered from the
+    # host's text, or the host's own recording, the only way for a language no voice speaks), or
+    # the host's text said by that language's own Twilio voice. Never another language's voice.
+    for lang in dict.fromkeys([*poll.spoken, *poll.audio]):
         if lang in poll.audio:
             questions[lang] = Audio(audio_url.format(poll=poll.id, lang=lang, v=poll.audio[lang]["sha256"][:16]))
-        elif say_voices.get(lang):
-            questions[lang] = Text(text)
+        elif say_voices.get(lang) and poll.spoken.get(lang):
+            questions[lang] = Text(poll.spoken[lang])
     voter_hash = voter()
     voted = bool(voter_hash) and has_voted(session, poll.id, str(voter_hash))
     return OpenPoll(id=poll.id, options=poll.options, questions=questions, can_vote=bool(voter_hash), voted=voted)

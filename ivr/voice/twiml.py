@@ -97,7 +97,9 @@ def _spoken(item: Utterance, language: str, numbers: dict[str, str], voice: Prom
     if isinstance(item, Audio):
         return [Play(item.url)]
     assert isinstance(item, Text)
-    return [voice.say_text(language, item.text)]
+    said = voice.say_text(language, item.text)
+    # Free text only in its own language's voice: never Twilio's default (English) reading Fijian.
+    return [said] if said.voice else []
 
 
 def _present(spoken: list[Play | Say | None]) -> list[Play | Say]:

@@ -325,12 +325,15 @@ def _key_event(svc: Services, session: Session, row: CallRow, state: CallState, 
     lookup = None
     current = svc.menus.flow.nodes.get(state.node)
     if current is not None and current.type == "reference" and node == state.node and pressed:
-        lookup = calls.lookup_reference(session, pressed, lambda a: answer_audio_url(svc.config, a))
+        lookup = calls.lookup_reference(session, pressed, lambda a: answer_audio_url(svc.config, a),
+                                        svc.say_voices)
     option = current.options.get(pressed) if current is not None and node == state.node else None
     bulletin = None
     if option is not None and option.action == "play_bulletin":
+        caller = row.caller()
+        place = calls.caller_place(session, state.place, caller.id if caller is not None else None)
         bulletin = calls.latest_bulletin(session, state.language or svc.default_language(),
-                                         svc.config.public_base_url)
+                                         svc.config.public_base_url, place)
     callback = None
     if current is not None and node == state.node and _asks_callback(current, pressed):
         callback = callback_allowed(session, svc.config, row.caller(), utcnow(), caller_number(request.form))

@@ -67,7 +67,8 @@ def test_transcript_and_notes_are_escaped(dash: Dash) -> None:
     assert note.status_code == 302
     html = client.get(f"/dashboard/messages/{ident}").get_data(as_text=True)
     assert SCRIPT not in html
-    assert html.count("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt;") == 2
+    # the transcript, the correction form pre-filled with it, and the note
+    assert html.count("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt;") == 3
     # the only script on the page is ours, carrying the response's nonce
     csp = client.get(f"/dashboard/messages/{ident}").headers["Content-Security-Policy"]
     assert "script-src 'nonce-" in csp and "unsafe-inline'; img" not in csp.split("style-src")[0]

@@ -37,15 +37,19 @@ class Made:
 def add_message(session: Session, *, at: datetime, language: str = "en", topic: str | None = "water",
                 place: str | None = "suva", consent: str = "agency", transcript: str | None = None,
                 agency: str | None = None, answered_after: timedelta | None = None,
-                status: str = "received") -> Made:
-    """Add one message (and its transcript and first answer when given); return its id and reference."""
+                status: str = "received", checked: bool = True) -> Made:
+    """Add one message (and its transcript and first answer when given); return its id and reference.
+
+    `checked`: a person listened and confirmed the transcript (only such words may be quoted on air).
+    """
     message = Message(reference=str(next(_refs)), language=language, topic=topic, place=place, consent=consent,
                       status=status, created_at=at, agency=agency, pipeline="ready")
     session.add(message)
     session.flush()
     if transcript is not None:
         session.add(Transcript(message_id=message.id, language=language, text=transcript, engine="test", model="test",
-                               confidence=0.9, audio_seconds=3.0, processing_seconds=0.1))
+                               confidence=0.9, audio_seconds=3.0, processing_seconds=0.1,
+                               checked_text=transcript if checked else None, checked_at=at if checked else None))
     if answered_after is not None:
         session.add(Answer(message_id=message.id, text="We are on it.", created_at=at + answered_after))
     session.flush()

@@ -74,7 +74,8 @@ def test_board_shows_a_new_message_and_live_poll_results(server: tuple[str, Flas
             page.fill("input[name=password]", PASSWORD)
             page.click("form button[type=submit]")
             page.wait_for_url(f"{base}/radio/board/")
-            assert page.locator(f"#message-{first} .transcript").inner_text() == "the road to the market is flooded"
+            assert page.locator(f"#message-{first} .transcript").inner_text() == \
+                "the road to the market is flooded (machine guess, unchecked)"
             # Playwright's locator waits, not wait_for_function: the page's CSP forbids eval, as it should.
             expect(page.locator("#board-status")).to_have_text(re.compile(r"^Live"))
             # A caller leaves a message while the host watches; it must appear without a reload.
@@ -84,6 +85,7 @@ def test_board_shows_a_new_message_and_live_poll_results(server: tuple[str, Flas
             row.wait_for(timeout=10_000)
             shown = row.locator(".transcript").inner_text()
             assert "water pipe burst near the school" in shown and "Mere" not in shown
+            assert shown.endswith("(machine guess, unchecked)")  # the streamed row is marked as well
             assert page.locator("#board tr").first.get_attribute("id") == f"message-{added}"  # newest first
             with svc.db.session() as session:
                 assert record_vote(session, poll_id, "a" * 64, 2, "en") == "counted"

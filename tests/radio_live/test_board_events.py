@@ -73,7 +73,8 @@ def test_stream_sends_messages_after_last_event_id_and_nothing_personal(app: Fla
     messages = [f for f in frames if f.get("event") == "message"]
     assert [int(f["id"]) for f in messages] == ids[3:]  # resumed after the last id seen, nothing missed
     item = json.loads(messages[0]["data"])
-    assert set(item) == {"id", "time", "topic", "place", "language", "transcript", "pending"}
+    assert set(item) == {"id", "time", "topic", "place", "language", "transcript", "pending", "checked"}
+    assert item["checked"] is False  # the machine's guess: the board marks it unchecked
     assert (item["topic"], item["place"], item["language"]) == ("Water", "Ba", "English")
     assert "Litia" not in body and "9 2 3 4" not in body  # redacted
     assert "[" in item["transcript"]  # redaction marks what it took out
@@ -164,3 +165,14 @@ def test_board_page_escapes_caller_text_and_hides_references(app: Flask, config:
     with services(app).db.session() as session:
         from ivr.core.models import Message
         assert session.get(Message, ids[0]).reference not in page  # type: ignore[union-attr]
+
+
+def test_board_shows_checked_words_and_marks_machine_text(app: Flask, config: Config) -> None:
+    machine, checked = add_messages(config, 2, transcript="you better off without told the mass murder")
+    with database_for(config.database_url).session() as session:
+        t = session.query(Transcript).filter(Transcript.message_id == checked).one()
+        t.checked_text, t.checked_at = "the water pipe burst near the school", utcnow()
+    page = host(app, config).get("/radio/board/").get_data(as_text=True)
+    rows = {mid: page.split(f'id="message-{mid}"', 1)[1].split("</tr>", 1)[0] for mid in (machine, checked)}
+    assert "mass murder" in rows[machine] and "machine guess, unchecked" in rows[machine]
+    assert "the water pipe burst near the school" in rows[checked] and "unchecked" not in rows[checked]

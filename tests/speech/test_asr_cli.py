@@ -46,7 +46,8 @@ def test_transcribe_json_lines(dev_audio: Path, models: Path, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     [line] = result.output.splitlines()
     data = json.loads(line)
-    assert set(data) == {"file", "text", "engine", "words", "duration", "seconds"}
+    assert set(data) == {"file", "text", "engine", "words", "duration", "seconds", "confidence", "check_by_ear"}
+    assert 0.0 <= data["confidence"] <= 1.0 and data["check_by_ear"] == (data["confidence"] < 0.4)
     assert (data["file"], data["engine"]) == (path, "pocketsphinx")
     assert data["text"] == " ".join(w["word"] for w in data["words"])
     assert all(set(w) == {"word", "confidence", "start", "end"} for w in data["words"])
@@ -121,3 +122,14 @@ def test_models_install_failures(model_site: ModelSite, tmp_path: Path) -> None:
     args = ["models", "install", NAME, "--sha256", "0" * 64, "--base-url", model_site.base_url]
     result = hotline(args, None, tmp_path)
     assert result.exit_code == 1 and "sha256 of" in result.output and "expected " + "0" * 64 in result.output
+
+
+def test_transcribe_json_flags_the_bad_transcript_not_the_good_one(dev_audio: Path, models: Path,
+                                                                   tmp_path: Path) -> None:
+    # cathy_a0101 comes out word for word; voxforge_en-0538 ("please could we pull together") does not.
+    good, bad = str(dev_audio / "cathy_a0101.wav"), str(dev_audio / "voxforge_en-0538.wav")
+    result = hotline(["transcribe", "--json", good, bad], models, tmp_path)
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(line) for line in result.output.splitlines())
+    assert first["confidence"] > second["confidence"]
+    assert (first["check_by_ear"], second["check_by_ear"]) == (False, True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -91,6 +92,25 @@ class Message(Base):
     transcript: Mapped[Transcript | None] = relationship(back_populates="message", uselist=False)
     answers: Mapped[list[Answer]] = relationship(back_populates="message", order_by="Answer.created_at")
 
+    # Pipeline states (ivr/core/pipeline.py) in which a message without a transcript will never get one.
+    NO_ENGINE_STATES: ClassVar[tuple[str, ...]] = ("needs_listening", "routed")
+
+    @property
+    def needs_listening(self) -> bool:
+        """Tell whether a person should listen: no engine spoke the language, or the machine was unsure.
+
+        The SQL twin for filters is ivr/core/transcript_check.needs_listening_clause.
+        """
+        transcript = self.transcript
+        if transcript is None:
+            return self.pipeline in self.NO_ENGINE_STATES
+        return transcript.check_by_ear and not transcript.checked
+
+    @property
+    def confidence(self) -> float | None:
+        """Return the machine transcript's confidence (0-1), None without a machine transcript."""
+        return self.transcript.confidence if self.transcript is not None else None
+
 
 class Recording(Base):
     """One Twilio recording: its metadata as Twilio reported it, and our stored copy."""
@@ -149,8 +169,23 @@ class Transcript(Base):
     audio_seconds: Mapped[float]
     processing_seconds: Mapped[float]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A person's correction after listening (ivr/dashboard/transcript_check.py): the machine text above
+    # is kept as it was; only checked text may be quoted on air, and routing keywords prefer it.
+    checked_text: Mapped[str | None] = mapped_column(Text)
+    checked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    checked_at: Mapped[datetime | None]
 
     message: Mapped[Message] = relationship(back_populates="transcript")
+
+    @property
+    def checked(self) -> bool:
+        """Tell whether a person listened and confirmed (or corrected) the words."""
+        return self.checked_at is not None and self.checked_text is not None
+
+    @property
+    def best_text(self) -> str:
+        """Return the words to act on: a person's checked text when there is one, else the machine's."""
+        return self.checked_text if self.checked and self.checked_text is not None else self.text
 
 
 class Notification(Base):
