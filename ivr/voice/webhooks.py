@@ -375,13 +375,12 @@ def call_status() -> Response:
         # Rang and hung up before we answered (a "missed call"): the hotline rings them back, free.
         _queue_callback(svc, session, missed_call(session, svc.config, call, request.form, now=utcnow()))
         if call is None:
-            svc.funnel.flush(session)
             return empty_twiml()
         message = calls.end_call(session, call, status, _int(request.form.get("CallDuration")))
         if message is not None and svc.config.call_funnel:
             svc.funnel.note(message.language, KEPT, "entered")  # kept unconfirmed: the caller hung up at review
-        # This process's call counts, batched into the write this callback makes anyway (off the live path).
-        svc.funnel.flush(session)
+        if svc.funnel.due(svc.config.funnel_flush_seconds):  # batched into this write, off the caller's path
+            svc.funnel.flush(session)
         if message is not None:
             keep_number_for_consent(session, svc.config, call.caller, caller_number(request.form), message.consent,
                                     now=utcnow())
