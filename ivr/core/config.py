@@ -220,6 +220,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOTLINE_CALL_FUNNEL", "call_funnel",
             "1 to count where callers go in the menus (the call funnel: `hotline stats`, /operator/calls), in "
             "memory, written with each end-of-call callback; 0 counts nothing.", default="1", kind=bool),
+    Setting("HOTLINE_FUNNEL_FLUSH_SECONDS", "funnel_flush_seconds",
+            "Each web process writes its call counts with the first end-of-call callback this many seconds "
+            "after its last write (and when it exits); 0 writes them with every end-of-call callback.",
+            default="10", kind=int),
     Setting("HOTLINE_PROMPT_LINE_PIN", "prompt_line_pin",
             "PIN (6 to 12 digits) of the prompt-recording line (/voice/prompt-line/incoming), where native "
             "speakers record missing prompts by phone. Empty: the line is off (404).", default=""),
@@ -307,6 +311,7 @@ class Config:
     sms_enabled: bool = False
     # operators' phone and funnel work
     call_funnel: bool = True
+    funnel_flush_seconds: int = 10
     prompt_line_pin: str = field(default="", repr=False)
     prompt_line_reference: str = "en"
     testing: bool = field(default=False, compare=False)
@@ -361,6 +366,8 @@ class Config:
     def _prompt_problems(self) -> list[str]:
         """Name what is wrong with the prompts settings (kept apart from the other checks)."""
         problems = []
+        if not 0 <= self.funnel_flush_seconds <= 3600:
+            problems.append("HOTLINE_FUNNEL_FLUSH_SECONDS must be between 0 and 3600")
         if self.prompt_line_pin and not (self.prompt_line_pin.isdigit() and 6 <= len(self.prompt_line_pin) <= 12):
             # Keyed on a phone: digits only; short PINs fall to three guesses a call, many calls.
             problems.append("HOTLINE_PROMPT_LINE_PIN must be 6 to 12 digits (or empty to turn the line off)")

@@ -3,13 +3,17 @@
 Why batched: a plain menu step runs without touching the database (its state travels in the URL),
 and it must stay that way at a caller's pace. Each step adds to this process's buffer under a lock
 (a dict update); the buffer is written as one upsert per (day, language, node), adding to what other
-processes wrote, in the transaction the end-of-call callback opens anyway, and when the process exits.
+processes wrote, in the transaction an end-of-call callback opens anyway once HOTLINE_FUNNEL_FLUSH_SECONDS
+have passed since the last write, and when the process exits.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
+import time
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -34,6 +38,12 @@ class FunnelBuffer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[Key, list[int]] = {}
+        self._written_at = float("-inf")  # monotonic time of the last flush
+
+    def due(self, every_seconds: float) -> bool:
+        """Tell whether counts wait and the last flush is at least `every_seconds` old (0: whenever counts wait)."""
+        with self._lock:
+            return bool(self._counts) and time.monotonic() - self._written_at >= every_seconds
 
     def note(self, language: str | None, node: str, what: str, day: date | None = None) -> None:
         """Add one to a node's count (`what` is one of FIELDS)."""
@@ -57,6 +67,7 @@ class FunnelBuffer:
         """
         with self._lock:
             taken, self._counts = self._counts, {}
+            self._written_at = time.monotonic()
         if not taken:
             return 0
         try:
@@ -72,12 +83,15 @@ class FunnelBuffer:
 
 
 def write_counts(session: Session, counts: dict[Key, list[int]]) -> None:
-    """Add counts to funnel_counts with one INSERT … ON CONFLICT DO UPDATE (col = col + new)."""
+    """Add counts to funnel_counts with INSERT … ON CONFLICT DO UPDATE (col = col + new), one statement for all rows."""
     rows = [{"day": day, "language": lang, "node": node, **dict(zip(FIELDS, row, strict=True))}
             for (day, lang, node), row in sorted(counts.items())]
-    insert = upsert_insert(session.get_bind().dialect.name)
-    stmt = insert(FunnelCount).values(rows)
+    session.execute(_upsert(session.get_bind().dialect.name), rows)  # executemany: compiled once per dialect
+
+
+@functools.cache
+def _upsert(dialect: str) -> Any:
+    stmt = upsert_insert(dialect)(FunnelCount)
     table = FunnelCount.__table__.c
-    stmt = stmt.on_conflict_do_update(index_elements=["day", "language", "node"],
+    return stmt.on_conflict_do_update(index_elements=["day", "language", "node"],
                                       set_={f: table[f] + stmt.excluded[f] for f in FIELDS})
-    session.execute(stmt)

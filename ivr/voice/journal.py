@@ -107,7 +107,8 @@ def apply_status(session: Session, config: Config, form: Mapping[str, str],
                  funnel: FunnelBuffer | None = None) -> Jobs:
     """Record a call's end: a missed call's callback, or the unconfirmed message of a caller who hung up.
 
-    `funnel`, when given, is this process's call counts: batched into the write this callback makes anyway.
+    `funnel`, when given, is this process's call counts: written with this callback's own transaction at
+    most every HOTLINE_FUNNEL_FLUSH_SECONDS, off the caller's path.
     """
     jobs = Jobs()
     sid = form.get("CallSid", "")
@@ -117,14 +118,13 @@ def apply_status(session: Session, config: Config, form: Mapping[str, str],
         session.flush()
         jobs.queued.append((PLACE_CALL_JOB, (delivery.id, 1), place_call_job_id(delivery.id, 1)))
     if call is None:
-        if funnel is not None:
-            funnel.flush(session)
         return jobs
     message = calls.end_call(session, call, form.get("CallStatus", ""), _int(form.get("CallDuration")))
     if funnel is not None:
         if message is not None:
             funnel.note(message.language, KEPT, "entered")  # kept unconfirmed: the caller hung up at review
-        funnel.flush(session)
+        if funnel.due(config.funnel_flush_seconds):
+            funnel.flush(session)
     if message is not None:
         keep_number_for_consent(session, config, call.caller, caller_number(form), message.consent, now=utcnow())
         jobs.queued.append((INGEST_JOB, (message.id,), f"ingest-{calls.load_state(call).recording_sid}"))

@@ -6,14 +6,25 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select
 
+from ivr import create_app
 from ivr.commands.cli import main
+from ivr.core.config import Config
 from ivr.core.models.funnel import FunnelCount
 from ivr.core.services import services
-from ivr.voice.emulator import HANG_UP, CallLog, Phone, Script
+from ivr.voice.emulator import HANG_UP, FlaskTransport, Phone, Script
+from ivr.voice.media_host import MediaHost
+from tests.conftest import AUTH_TOKEN, BASE_URL, finish_jobs, make_config
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Config:
+    """Counts written with every end-of-call callback, so a test reads them at once."""
+    return make_config(tmp_path, database_url, funnel_flush_seconds=0)
 
 
 def place_known_calls(phone: Phone, speech_wav: bytes) -> None:
@@ -68,17 +79,29 @@ def test_stats_json_counts_exactly_the_calls_placed(app: Flask, phone: Phone, sp
     assert "report_topic" in text and "100%" in text and "fr   report_place" in text
 
 
-def test_menu_steps_write_nothing_until_the_end_of_call_callback(app: Flask, phone: Phone) -> None:
+def test_menu_steps_write_nothing_and_callbacks_write_at_most_every_flush_interval(
+        tmp_path: Path, database_url: str, media: MediaHost) -> None:
+    app = create_app(make_config(tmp_path, database_url, funnel_flush_seconds=3600))
     svc = services(app)
+    phone = Phone(FlaskTransport(app.test_client()), AUTH_TOKEN, BASE_URL, media)
     phone.status_callback = False
-    phone.call(Script(["1", "1", HANG_UP]))
+    first = phone.call(Script(["1", "1", HANG_UP]))
     with svc.db.session() as s:
         assert s.scalar(select(func.count()).select_from(FunnelCount)) == 0  # counted in memory only
     assert svc.funnel.pending()
-    phone.post(CallLog("CA" + "9" * 32), f"{phone.base_url}/voice/status",  # another call's end flushes them
-               {"CallStatus": "completed", "CallDuration": "9"})
+    end = {"CallStatus": "completed", "CallDuration": "9"}
+    phone.post(first, f"{phone.base_url}/voice/status", end)  # the first end-of-call callback writes them
     assert not svc.funnel.pending()
+    phone.from_number = "+6799990077"
+    phone.status_callback = True
+    phone.call(Script(["2", HANG_UP]))  # with its own end-of-call callback, within the hour: kept in memory
+    assert svc.funnel.pending()
     with svc.db.session() as s:
         entered = {n: e for n, e in s.execute(select(FunnelCount.node, FunnelCount.entered)
                                               .where(FunnelCount.language == "en"))}
         assert entered == {"main": 1, "report_topic": 1}
+        svc.funnel.flush(s)  # what the process does at exit
+    with svc.db.session() as s:
+        assert s.scalar(select(FunnelCount.entered).where(FunnelCount.language == "fr",
+                                                          FunnelCount.node == "main")) == 1
+    finish_jobs(app)

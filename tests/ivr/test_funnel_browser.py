@@ -29,7 +29,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def served(tmp_path: Path, sqlite_url: str) -> Iterator[tuple[str, Flask]]:
-    config = make_config(tmp_path, sqlite_url, operator_token=TOKEN)
+    config = make_config(tmp_path, sqlite_url, operator_token=TOKEN, funnel_flush_seconds=0)
     app = create_app(config)
     httpd: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
