@@ -28,7 +28,8 @@ def store_prompt_take(language: str, prompt_id: str, url: str) -> str:
     if language not in menus.languages or prompt_id not in menus.required_prompts():
         log.warning("prompt take for %s/%s: no longer in the menus", language, prompt_id)
         return "not in menus"
-    fetched = fetch_recording(url, account_sid=config.twilio_account_sid, auth_token=config.twilio_auth_token)
+    fetched = fetch_recording(url, account_sid=config.twilio_account_sid, auth_token=config.twilio_auth_token,
+                              hosts=config.media_hosts)
     try:
         seconds = store_recording(fetched.data, folder=config.prompt_recordings_dir, language=language,
                                   prompt_id=prompt_id, max_bytes=config.prompt_upload_max_bytes)

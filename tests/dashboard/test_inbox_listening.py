@@ -42,12 +42,22 @@ def test_needs_listening_filter_and_snippets(dash: Dash) -> None:
     client = dash.client()
     every = client.get("/dashboard/").get_data(as_text=True)
     assert _rows(every) == {sure, unsure, hindi, checked, waiting}
-    assert "the water pipe on Queens Road burst this morning (81% sure)" in every
+    sure_row, checked_row = _row(every, sure), _row(every, checked)
+    assert "the water pipe on Queens Road burst this morning" in sure_row and "81% sure" in sure_row
+    assert "machine text" in sure_row and "unchecked" in sure_row  # a guess, shown as one
     assert "[name]" in every and "[phone]" in every and "Tuilagi" not in every and "9234567" not in every
-    assert "the road is flooded (checked)" in every and "better off" not in every
+    assert "the road is flooded" in checked_row and "better off" not in every
+    assert "machine text" not in checked_row and "unchecked" not in checked_row  # a person checked it
+    assert "needs-listening" in _row(every, hindi) and "needs-listening" not in checked_row
     listen = client.get("/dashboard/?listen=1").get_data(as_text=True)
     assert _rows(listen) == {unsure, hindi}
     assert 'name="listen" value="1" checked' in listen
     with database_for(dash.config.database_url).session() as db:
         flags = {m.id: m.needs_listening for m in db.scalars(select(Message))}
     assert flags == {sure: False, unsure: True, hindi: True, checked: False, waiting: False}
+
+
+def _row(page: str, message_id: int) -> str:
+    """Return the inbox row of one message, as HTML."""
+    start = page.index(f'<tr id="message-{message_id}"')
+    return page[start:page.index("</tr>", start)]

@@ -39,7 +39,7 @@ def test_a_typed_answer_to_a_fijian_message(prompt_app: Callable[..., Flask], me
     assert login(official, "official@example.org").status_code == 302
     assert 'id="no-voice-warning"' not in official.get(f"/dashboard/messages/{english_id}").get_data(as_text=True)
     page = official.get(f"/dashboard/messages/{fijian_id}").get_data(as_text=True)
-    assert 'id="no-voice-warning"' in page and "No voice speaks fj" in page
+    assert 'id="no-voice-warning"' in page and "No voice speaks Vosa vaka-Viti" in page
     sent = official.post(f"/dashboard/messages/{fijian_id}/answers",
                          data={"csrf_token": csrf_from(page), "source": "text", "text": TYPED})
     assert sent.status_code == 302
