@@ -10,7 +10,6 @@ import logging
 import re
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, request
@@ -193,7 +192,8 @@ def _respond(svc: Services, session: Session, row: CallRow, state: CallState, ev
 
 def _answer(svc: Services, step: Step, state: CallState) -> Response:
     """Render a step as TwiML whose URLs carry the call's new state."""
-    numbers = {"reference": state.reference or ""}
+    # An anonymous report's reference is spoken once but never carried (calls.kept_state).
+    numbers = {"reference": state.reference or g.get("spoken_reference", "")}
     return twiml(render(step, state.language or svc.default_language(), numbers, svc.prompts, svc.urls,
                         max_length=svc.config.recording_max_seconds,
                         operator_number=svc.config.operator_number, state=state_token.encode(state)))
@@ -212,10 +212,11 @@ def _apply_effects(svc: Services, session: Session, row: CallRow, before: CallSt
             # Only with consent 1 or 3, and only encrypted: the agency may ring back with the answer.
             keep_number_for_consent(session, svc.config, call.caller, caller_number(request.form), state.consent,
                                     now=utcnow())
-            state = replace(state, reference=message.reference)
+            rec_sid, g.spoken_reference = state.recording_sid, message.reference
+            state = calls.kept_state(state, message)
             calls.save_state(session, call, state)  # in the same commit: the call knows its reference at once
             session.commit()  # store first: the message exists before any job is queued
-            svc.queue.enqueue(INGEST_JOB, message.id, job_id=f"ingest-{state.recording_sid}")
+            svc.queue.enqueue(INGEST_JOB, message.id, job_id=f"ingest-{rec_sid}")
         elif effect == "request_callback":
             _queue_callback(svc, session, request_callback(session, svc.config, call.caller,
                                                            caller_number(request.form), reason="key-8",
@@ -376,6 +377,8 @@ def call_status() -> Response:
                                     now=utcnow())
         rec_sid = calls.load_state(call).recording_sid
         message_id = message.id if message is not None else None
+        if message is not None and message.recording is not None:
+            rec_sid = message.recording.recording_sid  # an anonymous call's state forgot it
     if message_id is not None:
         svc.queue.enqueue(INGEST_JOB, message_id, job_id=f"ingest-{rec_sid}")
     return empty_twiml()
