@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ivr.core.audit import record_audit
 from ivr.core.auth import current_user, has_role, login_required
+from ivr.core.disclosure import may_see
 from ivr.core.models import Message, Recording, utcnow
 from ivr.core.models.radio import RadioBulletin
 from ivr.core.pages import secure_page
@@ -27,7 +28,6 @@ from ivr.radio.period import Period, last, last_complete_week, parse_since
 from ivr.radio.schedule import BULLETIN_JOB, bulletin_job_id
 from ivr.radio.script import Script, write_script
 from ivr.radio.station import Station, UnknownChoice
-from ivr.radio.summary import ON_AIR
 from recordings.errors import StoreError
 from recordings.store import LocalStore
 
@@ -170,7 +170,7 @@ def clip_audio(message_id: int) -> Response:
     with svc.db.session() as db:
         message = db.get(Message, message_id)
         # A host hears only callers who agreed to radio: any other message is not theirs to hear.
-        if message is None or message.consent != ON_AIR:
+        if message is None or not may_see("radio", "voice", message):
             abort(404)
         sid = db.scalar(select(Recording.recording_sid).where(Recording.message_id == message_id,
                                                               Recording.stored_path.is_not(None)))

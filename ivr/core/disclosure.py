@@ -1,0 +1,98 @@
+"""Who may see what of a caller's message: the one answer every page, feed, export, job and notification asks.
+
+A caller chose, by keypad, who hears them (README key table, "report: consent"): 1 the agency, 2 the
+agency without any link to the phone, 3 the agency and community radio. That choice is the whole rule,
+written once here, so a new page cannot quietly show more than the caller agreed to:
+
+- agency (an official of the routed agency, an admin): everything (words, voice, reference, answers)
+  of every consent, by routing;
+- radio (board, moderation, quotes, themes, bulletins, feed): topic, place, language and time of every
+  message; redacted words (board, themes, moderation) and voice (a host's moderation listen) of consent 3
+  only; on air (script, bulletin, feed) only a quote or clip a host approved, of consent 3;
+- public (page, open data): counts only, through the small-group rule (ivr/core/accountability.py).
+
+Raw (unredacted) words never leave the agency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from sqlalchemy import ColumnElement, true
+
+from ivr.core.models import Message
+
+Audience = Literal["agency", "radio", "public"]
+Field = Literal["facts", "words", "redacted_words", "voice", "reference", "answers", "quote", "clip"]
+
+ON_AIR = "radio"  # consent 3: the only one under which anything a caller said may reach the radio
+CONSENTS = ("agency", "anonymous", "radio")
+ALL = frozenset(CONSENTS)
+
+# (audience, field) -> the consents under which it may be seen; absent: never.
+RULES: dict[tuple[Audience, Field], frozenset[str]] = {
+    ("agency", "facts"): ALL, ("agency", "words"): ALL, ("agency", "redacted_words"): ALL,
+    ("agency", "voice"): ALL, ("agency", "reference"): ALL, ("agency", "answers"): ALL,
+    ("radio", "facts"): ALL,  # topic, place, language, time: what the board shows of every message
+    ("radio", "redacted_words"): frozenset({ON_AIR}),
+    ("radio", "voice"): frozenset({ON_AIR}),  # a host listens before approving; audited
+    ("radio", "quote"): frozenset({ON_AIR}),  # and only once a host approved it (RadioClip)
+    ("radio", "clip"): frozenset({ON_AIR}),
+    # The public sees no message at all: only counts (the small-group rule applies to those).
+}
+
+
+class Facts(Protocol):
+    """What the rule needs of a message: its consent and the agency it was routed to."""
+
+    @property
+    def consent(self) -> str: ...
+
+    @property
+    def agency(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    """The two columns the rule reads, for a query that selected columns rather than a Message."""
+
+    consent: str
+    agency: str | None = None
+
+
+class Viewer(Protocol):
+    def can_see_agency(self, agency: str | None) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Agency:
+    """An agency itself as the reader (its notification targets): it sees what is routed to it now."""
+
+    code: str
+
+    def can_see_agency(self, agency: str | None) -> bool:
+        return agency == self.code
+
+
+def may_see(audience: Audience, field: Field, message: Facts, *, viewer: Viewer | None = None,
+            approved: bool = False) -> bool:
+    """Answer whether `audience` may see `field` of `message`.
+
+    An agency reader must be given as `viewer` (routing decides); an on-air quote or clip needs `approved`.
+    """
+    if message.consent not in RULES.get((audience, field), frozenset()):
+        return False
+    if audience == "agency":
+        return viewer is not None and viewer.can_see_agency(message.agency)
+    if field in ("quote", "clip"):
+        return approved
+    return True
+
+
+def allowed(audience: Audience, field: Field) -> ColumnElement[bool]:
+    """Return the same rule as a WHERE clause on messages, for queries that read many at once."""
+    consents = RULES.get((audience, field), frozenset())
+    if consents == ALL:
+        return true()
+    return Message.consent.in_(sorted(consents))
