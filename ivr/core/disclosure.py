@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, false, true
 
 from ivr.core.models import Message
 
@@ -28,10 +28,10 @@ Field = Literal["facts", "words", "redacted_words", "voice", "reference", "answe
 
 ON_AIR = "radio"  # consent 3: the only one under which anything a caller said may reach the radio
 CONSENTS = ("agency", "anonymous", "radio")
-ALL = frozenset(CONSENTS)
+ALL = None  # whatever the consent (every consent includes the agency the message is routed to)
 
-# (audience, field) -> the consents under which it may be seen; absent: never.
-RULES: dict[tuple[Audience, Field], frozenset[str]] = {
+# (audience, field) -> the consents under which it may be seen (ALL: any); absent: never.
+RULES: dict[tuple[Audience, Field], frozenset[str] | None] = {
     ("agency", "facts"): ALL, ("agency", "words"): ALL, ("agency", "redacted_words"): ALL,
     ("agency", "voice"): ALL, ("agency", "reference"): ALL, ("agency", "answers"): ALL,
     ("radio", "facts"): ALL,  # topic, place, language, time: what the board shows of every message
@@ -81,7 +81,10 @@ def may_see(audience: Audience, field: Field, message: Facts, *, viewer: Viewer 
 
     An agency reader must be given as `viewer` (routing decides); an on-air quote or clip needs `approved`.
     """
-    if message.consent not in RULES.get((audience, field), frozenset()):
+    if (audience, field) not in RULES:
+        return False
+    consents = RULES[(audience, field)]
+    if consents is not ALL and message.consent not in consents:
         return False
     if audience == "agency":
         return viewer is not None and viewer.can_see_agency(message.agency)
@@ -92,7 +95,7 @@ def may_see(audience: Audience, field: Field, message: Facts, *, viewer: Viewer 
 
 def allowed(audience: Audience, field: Field) -> ColumnElement[bool]:
     """Return the same rule as a WHERE clause on messages, for queries that read many at once."""
-    consents = RULES.get((audience, field), frozenset())
-    if consents == ALL:
-        return true()
-    return Message.consent.in_(sorted(consents))
+    if (audience, field) not in RULES:
+        return false()
+    consents = RULES[(audience, field)]
+    return true() if consents is ALL else Message.consent.in_(sorted(consents))

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from ivr.core.audit import record_audit
+from ivr.core.audit import play_token, record_audit, record_listen
 from ivr.core.auth import current_user, has_role, login_required
 from ivr.core.disclosure import may_see
 from ivr.core.models import Message, Recording, utcnow
@@ -125,7 +125,9 @@ def moderation() -> tuple[str, int]:
 def _queue_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
     with services().db.session() as db:
         candidates = moderation_queue(db)
-    return render_template("radio/moderation.html", candidates=candidates, error=error), status
+    secret, user_id = services().config.secret_key, _user_id()
+    plays = {c.message_id: play_token(secret, user_id, f"message:{c.message_id}") for c in candidates}
+    return render_template("radio/moderation.html", candidates=candidates, error=error, plays=plays), status
 
 
 @bp.post("/moderation/<int:message_id>/approve")
@@ -180,8 +182,10 @@ def clip_audio(message_id: int) -> Response:
             path = LocalStore(svc.config.recordings_dir).path(sid)
         except StoreError:
             abort(404)
-        if request.range is None or any(start == 0 for start, _ in request.range.ranges):
-            record_audit(db, _user_id(), "radio_listen", "message", message_id)
+        if request.range is not None and request.range.range_for_length(path.stat().st_size) is None:
+            abort(416)
+        record_listen(db, svc.config.secret_key, _user_id(), "radio_listen", message_id, request.args.get("play"),
+                      request.headers.get("Range"))
     return send_file(path, mimetype="audio/wav", conditional=True, max_age=0)
 
 
