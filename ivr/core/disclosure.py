@@ -16,8 +16,10 @@ Raw (unredacted) words never leave the agency.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from datetime import datetime
+from typing import Literal, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, false, true
 
@@ -73,6 +75,41 @@ class Agency:
 
     def can_see_agency(self, agency: str | None) -> bool:
         return agency == self.code
+
+
+# ---- the small-group rule, for every published figure (public page, open data, radio script, bulletin, feed) ----
+
+THRESHOLD = 5  # a group of fewer messages than this is never published as a number
+K = TypeVar("K", bound=Hashable)
+
+
+def withheld(count: int) -> bool:
+    """Answer whether a published count must be withheld: 1 to THRESHOLD - 1 messages could point at a caller."""
+    return 0 < count < THRESHOLD
+
+
+def suppress_counts(counts: Mapping[K, int]) -> set[K]:
+    """Choose which groups of one table to hide: those under THRESHOLD, plus one more if only one is.
+
+    With a published total, a lone hidden group equals the total minus the rest; hiding the next
+    smallest non-zero group as well leaves two unknowns that cannot be told apart.
+    """
+    hidden = {k for k, n in counts.items() if 0 < n < THRESHOLD}
+    if len(hidden) == 1:
+        visible = sorted((n, i) for i, (k, n) in enumerate(counts.items()) if n > 0 and k not in hidden)
+        if visible:
+            keys = list(counts)
+            hidden.add(keys[visible[0][1]])
+    return hidden
+
+
+def ended_days(now: datetime) -> datetime:
+    """Return the end of the last whole UTC day before `now`: public figures stop there.
+
+    So the figures are the same before and after any one call today: one call cannot be isolated by
+    comparing two responses.
+    """
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def may_see(audience: Audience, field: Field, message: Facts, *, viewer: Viewer | None = None,
