@@ -13,7 +13,8 @@ from flask import Response, current_app, g, url_for
 
 from ivr.core.models.accounts import User
 
-STATUS_LABELS = {"received": "new", "in_progress": "in progress", "answered": "answered", "closed": "closed"}
+STATUS_LABELS = {"received": "new", "in_progress": "in progress", "answered": "answered", "closed": "closed",
+                 "withdrawn": "withdrawn by the caller"}  # main menu key 5 (ivr/voice/withdrawal.py)
 
 
 def csp_nonce() -> str:

@@ -307,3 +307,4 @@ def latest_bulletin(session: Session, language: str, base_url: str) -> Audio | N
                                                                 RadioBulletin.language == language)
                                  .order_by(RadioBulletin.published_at.desc(), RadioBulletin.id.desc()).limit(1))
     return Audio(f"{base_url}/radio/bulletins/{bulletin_id}.mp3") if bulletin_id is not None else None
+

@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, request
@@ -23,9 +24,22 @@ from ivr.core.pipeline import INGEST_JOB
 from ivr.core.privacy import hash_number
 from ivr.core.services import Services, services
 from ivr.radio import polls
-from ivr.voice import calls, state_token
+from ivr.voice import calls, state_token, withdrawal
 from ivr.voice.answers import answer_audio_url
-from ivr.voice.flow import CallState, Context, Event, Keys, Outcome, Recorded, Start, Step, next_step, valid_digits
+from ivr.voice.flow import (
+    WITHDRAW_ACTIONS,
+    CallState,
+    Context,
+    Event,
+    Keys,
+    Outcome,
+    Recorded,
+    Start,
+    Step,
+    next_step,
+    valid_digits,
+    withdrawing,
+)
 from ivr.voice.outbound_calls import (
     PLACE_CALL_JOB,
     callback_allowed,
@@ -40,6 +54,8 @@ from ivr.voice.poll_offer import offer_for
 from ivr.voice.signature import is_signed
 from ivr.voice.twiml import render, render_error
 from menus import Node
+from recordings.errors import StoreError
+from recordings.store import LocalStore
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -223,10 +239,22 @@ def _apply_effects(svc: Services, session: Session, row: CallRow, before: CallSt
                                                            language=state.language, now=utcnow()))
         elif effect == "discard_recording":
             calls.discard_recording(session, before.recording_sid)  # the state the caller came with holds it
+        elif effect in WITHDRAW_ACTIONS:
+            sid = withdrawal.withdraw(session, before.reference, call.caller, effect)
+            session.commit()  # the rows first: a file is deleted only once no row points at it
+            if sid is not None:
+                _delete_recording(svc, sid)
         elif effect == "vote_poll" and state.poll_id is not None and state.poll_vote is not None:
             polls.record_vote(session, state.poll_id, _number_hash(call.caller), state.poll_vote,
                               state.language or svc.default_language())
     return state
+
+
+def _delete_recording(svc: Services, sid: str) -> None:
+    try:
+        LocalStore(svc.config.recordings_dir).delete(sid)
+    except (OSError, StoreError) as exc:  # claimed by no row now: `hotline retention run` deletes it
+        log.warning("withdrawn recording %s not deleted yet (%s)", sid, type(exc).__name__)
 
 
 def _queue_callback(svc: Services, session: Session, delivery: Delivery | None) -> None:
@@ -296,16 +324,23 @@ def step() -> Response:
         current = svc.menus.flow.nodes.get(state.node)
         if current is not None and current.type == "reference" and node == state.node and digits:
             lookup = calls.lookup_reference(session, digits, lambda a: answer_audio_url(svc.config, a))
+            if withdrawing(svc.menus.flow, current):  # who may withdraw it: only the phone that made it
+                lookup = replace(lookup, answer=None, withdraw=withdrawal.withdrawal_status(session, digits,
+                                                                                             row.caller()))
         option = current.options.get(digits) if current is not None and node == state.node else None
         bulletin = None
         if option is not None and option.action == "play_bulletin":
             bulletin = calls.latest_bulletin(session, state.language or svc.default_language(),
                                              svc.config.public_base_url)
+        withdraw = None
+        if option is not None and option.action in WITHDRAW_ACTIONS:
+            withdraw = withdrawal.withdrawal_status(session, state.reference, row.caller(), option.action)
         callback = None
         if current is not None and node == state.node and _asks_callback(current, digits):
             callback = callback_allowed(session, svc.config, row.caller(), utcnow())
         return _respond(svc, session, row, state,
-                        Keys(node=node, digits=digits, lookup=lookup, callback=callback, bulletin=bulletin),
+                        Keys(node=node, digits=digits, lookup=lookup, callback=callback, bulletin=bulletin,
+                             withdraw=withdraw),
                         store=carried is None)
 
 

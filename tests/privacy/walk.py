@@ -74,5 +74,5 @@ class _Returning(Script):
         return super().keys(heard, gather)
 
 
-def returning_caller(steps: list[str], audio: bytes) -> Script:
+def returning_caller(steps: list[str | None], audio: bytes) -> Script:
     return _Returning(list(steps), [audio])
