@@ -85,12 +85,12 @@ def test_board_shows_a_new_message_and_live_poll_results(server: tuple[str, Flas
             row.wait_for(timeout=10_000)
             shown = row.locator(".transcript").inner_text()
             assert "water pipe burst near the school" in shown and "Mere" not in shown
+            assert page.locator("#board tr").first.get_attribute("id") == f"message-{added}"  # newest first
             # A caller who did not agree to radio shows as topic · place · language only, live too.
             private = add_transcribed(config, "only for the water agency", consent="agency")
             page.locator(f"#message-{private}").wait_for(timeout=10_000)
             assert page.locator(f"#message-{private} .transcript").inner_text() == "not for air"
             assert "only for the water agency" not in page.content()
-            assert page.locator("#board tr").first.get_attribute("id") == f"message-{added}"  # newest first
             with svc.db.session() as session:
                 assert record_vote(session, poll_id, "a" * 64, 2, "en") == "counted"
             expect(page.locator("#poll-total")).to_have_text("1", timeout=10_000)
