@@ -22,9 +22,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def server(prompt_app: Callable[..., Flask], rendered_cache: Path) -> Iterator[tuple[str, Flask]]:
+def server(prompt_app: Callable[..., Flask], rendered_cache: Path, sqlite_url: str) -> Iterator[tuple[str, Flask]]:
     """Serve the app on 127.0.0.1 from a thread, the way a browser reaches it."""
-    app = prompt_app(operator_token=OPERATOR_TOKEN, prompts_cache_dir=rendered_cache)
+    app = prompt_app(operator_token=OPERATOR_TOKEN, prompts_cache_dir=rendered_cache, database_url=sqlite_url)
     httpd: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
