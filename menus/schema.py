@@ -22,6 +22,8 @@ ACTIONS = (
     "request_callback",  # main menu key 8: the hotline calls the caller back (free for them)
     "open_poll",  # main menu key 4: the open keypad poll (offered only while one is open)
     "vote",  # a key at the poll node: one vote for that option
+    "withdraw_report",  # main menu 5 (issue 13): withdraw the report keyed at the node before
+    "withdraw_radio",  # ... or only take it off the radio
 )
 # Prompts the hotline speaks outside any one node (errors, numbers, statuses): every language needs them.
 SYSTEM_PROMPTS = (
@@ -53,6 +55,10 @@ SYSTEM_PROMPTS = (
     "you_said",
     "confirm_choice",
     "say_yes_now",
+    "withdraw_anonymous",  # withdrawal (issue 13): said instead of the withdraw menu
+    "withdraw_not_yours",
+    "withdraw_already",
+    "withdraw_no_radio",
     *(f"digit_{d}" for d in range(10)),
 )
 NUMBER_FIELDS = ("$reference",)

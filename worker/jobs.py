@@ -79,6 +79,8 @@ def ingest_recording(message_id: int) -> str:
         message = session.get(Message, message_id)
         if message is None:
             return "no such message"
+        if message.status == "withdrawn":  # the caller took it back (ivr/voice/withdrawal.py): nothing to fetch
+            return "withdrawn by the caller"
         rec = session.scalar(select(Recording).where(Recording.message_id == message_id))
         if rec is None:
             return "no recording"

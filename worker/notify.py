@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from ivr.core.agencies import MenuError, Menus, routing_for
 from ivr.core.config import Config
+from ivr.core.disclosure import Agency, may_see
 from ivr.core.models import Message, Notification, utcnow
 from ivr.core.queue import InlineQueue, JobQueue, make_queue
 from ivr.core.redact import redact
@@ -79,7 +80,9 @@ def send_notification(notification_id: int) -> str:
         assert message is not None  # a notification is deleted with its message (ON DELETE CASCADE)
         row.attempts += 1
         attempt, agency_code, channel, address = row.attempts, row.agency, row.channel, row.target
-        transcript = message.transcript.best_text if message.transcript is not None else None
+        # The words go only to the agency the message is routed to now (not one it was reassigned away from).
+        readable = may_see("agency", "redacted_words", message, viewer=Agency(row.agency))
+        transcript = message.transcript.best_text if message.transcript is not None and readable else None
         facts = _facts(message)
         facts["transcript_checked"] = message.transcript is not None and message.transcript.checked
     try:

@@ -15,6 +15,7 @@ from ivr.core.casework_schedule import enqueue_daily_emails
 from ivr.core.config import Config
 from ivr.core.db import database_for
 from ivr.core.models import utcnow
+from ivr.core.retention import RETENTION_JOB
 from ivr.radio.period import Period, last, last_complete_week, parse_since
 from ivr.radio.schedule import enqueue_due_summaries, enqueue_redaction
 from ivr.radio.script import write_script
@@ -148,6 +149,7 @@ def scheduler(every: float, once: bool) -> None:
         enqueue_redaction(queue, utcnow())
         if enqueue_daily_emails(queue, config, utcnow()):
             click.echo("scheduler: today's casework emails (digests, escalations) queued")
+        queue.enqueue(RETENTION_JOB, job_id=f"retention-{utcnow():%Y-%m-%d}")  # daily (ivr/core/retention.py)
         log.info("scheduler: %d summary job(s) enqueued", len(queued))
         click.echo(f"scheduler: {len(queued)} summary job(s) enqueued" + (": " + ", ".join(queued) if queued else ""))
         if once:

@@ -98,7 +98,7 @@ def group_figures(session: Session, by: str, *, since: datetime | None = None, u
                func.count(Message.id),
                func.count(first.c.first_at),
                func.sum(case((hours <= due_hours, 1), else_=0)),
-               func.sum(case((and_(first.c.first_at.is_(None), Message.status != "closed",
+               func.sum(case((and_(first.c.first_at.is_(None), Message.status.not_in(("closed", "withdrawn")),
                                    Message.created_at < overdue_before), 1), else_=0)))
         .select_from(Message).outerjoin(first, first.c.message_id == Message.id)
         .where(*where).group_by(key))

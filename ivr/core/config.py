@@ -230,6 +230,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOTLINE_PROMPT_LINE_REFERENCE", "prompt_line_reference",
             "Language (code) the prompt-recording line speaks, and whose prompts a speaker hears before "
             "recording theirs.", default="en"),
+    # -- retention (issue 13): how long callers' words and voices are kept once a message is closed --
+    Setting("HOTLINE_RECORDING_KEEP_DAYS", "recording_keep_days",
+            "Days a caller's recording is kept after their message is closed; then `hotline retention run` "
+            "(and the scheduler, daily) deletes the file. The message's counts stay.", default="365", kind=int),
+    Setting("HOTLINE_TRANSCRIPT_KEEP_DAYS", "transcript_keep_days",
+            "Days a closed message's transcript (and its redacted copy, radio quote and notes) is kept; then "
+            "the text is scrubbed.", default="365", kind=int),
+    Setting("HOTLINE_ANSWER_KEEP_DAYS", "answer_keep_days",
+            "Days an agency's answer (its audio and text) is kept after the message is closed; an answer "
+            "not yet delivered to the caller is kept until it is.", default="365", kind=int),
 )
 
 
@@ -314,6 +324,10 @@ class Config:
     funnel_flush_seconds: int = 10
     prompt_line_pin: str = field(default="", repr=False)
     prompt_line_reference: str = "en"
+    # retention
+    recording_keep_days: int = 365
+    transcript_keep_days: int = 365
+    answer_keep_days: int = 365
     testing: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -433,6 +447,10 @@ class Config:
             problems.append("HOTLINE_CALL_RING_SECONDS must be between 5 and 600 (Twilio's Timeout range)")
         if not 0 <= self.callback_daily_limit <= 100:
             problems.append("HOTLINE_CALLBACK_DAILY_LIMIT must be between 0 and 100")
+        for name, days in (("RECORDING", self.recording_keep_days), ("TRANSCRIPT", self.transcript_keep_days),
+                           ("ANSWER", self.answer_keep_days)):
+            if not 1 <= days <= 36500:
+                problems.append(f"HOTLINE_{name}_KEEP_DAYS must be between 1 and 36500")
         return problems
 
     def _edge_problems(self) -> list[str]:

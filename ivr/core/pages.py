@@ -19,7 +19,8 @@ from ivr.core.models.accounts import User
 from ivr.core.models.base import utcnow
 from ivr.core.services import services
 
-STATUS_LABELS = {"received": "new", "in_progress": "in progress", "answered": "answered", "closed": "closed"}
+STATUS_LABELS = {"received": "new", "in_progress": "in progress", "answered": "answered", "closed": "closed",
+                 "withdrawn": "withdrawn by the caller"}  # main menu key 5 (ivr/voice/withdrawal.py)
 
 
 def csp_nonce() -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ivr.core.agencies import MenuError, routing_for
 from ivr.core.audit import record_audit
 from ivr.core.config import Config
+from ivr.core.disclosure import may_see
 from ivr.core.models import Answer, Message, Transcript
 from ivr.core.models.accounts import Note, User
 from ivr.core.routing import MessageFacts, route
@@ -43,7 +44,7 @@ class ActionRefused(ValueError):
 def visible_message(db: Session, user: User, message_id: int) -> Message:
     """Return the message if this user may see it; raise MessageHidden for missing and foreign alike."""
     message = db.get(Message, message_id)
-    if message is None or not user.can_see_agency(message.agency):
+    if message is None or not may_see("agency", "facts", message, viewer=user):  # routing decides
         raise MessageHidden(message_id)
     return message
 

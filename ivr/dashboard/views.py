@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ivr.core.audit import record_audit
+from ivr.core.audit import play_token, record_audit, record_listen
 from ivr.core.auth import current_user, login_required
 from ivr.core.local_time import parse_timezone, to_local
 from ivr.core.models import Message, Recording
@@ -134,6 +134,9 @@ def message(message_id: int) -> str:
     svc, user = services(), _user()
     with svc.db.session() as db:
         m = _message_or_404(db, user, message_id)
+        # Opening the page reads the caller's words: audited, like every listen and download.
+        record_audit(db, user.id, "view", "message", m.id)
+        play = play_token(svc.config.secret_key, user.id, f"message:{m.id}")
         words = transcript_words(m.transcript, svc.config.check_by_ear_below) if m.transcript else []
         has_audio = bool(m.recording and m.recording.stored_path)
         notes = notes_of(db, m)
@@ -152,7 +155,8 @@ def message(message_id: int) -> str:
                                max_bytes=svc.config.answer_upload_max_bytes,
                                max_seconds=svc.config.answer_max_seconds, config_below=svc.config.check_by_ear_below,
                                transitions=sorted(TRANSITIONS.get(m.status, ())),
-                               text_voice=bool(svc.say_voices.get(m.language)) or can_synthesise(m.language))
+                               text_voice=bool(svc.say_voices.get(m.language)) or can_synthesise(m.language),
+                               play=play)
     return page
 
 
@@ -191,15 +195,14 @@ def _recording_path(svc: Services, message_id: int) -> tuple[Message, Path]:
 @bp.get("/messages/<int:message_id>/audio")
 @login_required("official")
 def audio(message_id: int) -> Response:
-    """Stream the caller's recording (HTTP range requests for seeking); audit each listen."""
+    """Stream the caller's recording (HTTP range requests for seeking); audit each listen (core.audit.record_listen)."""
     svc, user = services(), _user()
     m, path = _recording_path(svc, message_id)
     if request.range is not None and request.range.range_for_length(path.stat().st_size) is None:
         abort(416)  # answered before send_file opens the file, which it would otherwise leave open
-    first = request.range is None or any(start == 0 for start, _ in request.range.ranges)
-    if first:  # one audit row per listen, not one per range the player asks for while seeking
-        with svc.db.session() as db:
-            record_audit(db, user.id, "listen", "message", m.id, request.headers.get("Range", "")[:64])
+    with svc.db.session() as db:  # one row per play session, however many ranges; any other fetch is a listen
+        record_listen(db, svc.config.secret_key, user.id, "listen", m.id, request.args.get("play"),
+                      request.headers.get("Range"))
     return send_file(path, mimetype="audio/wav", conditional=True, etag=True, max_age=0)
 
 

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from sqlalchemy import select, update
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ivr.core.audit import record_audit
 from ivr.core.auth import current_user
 from ivr.core.csrf import check_csrf, csrf_token, rotate_csrf_token
 from ivr.core.models.accounts import OperatorSession
@@ -192,7 +193,9 @@ def upload(lang: str, prompt_id: str) -> Response | str | tuple[str, int]:
                                   max_bytes=svc.config.prompt_upload_max_bytes)
     except RecordingRejected as exc:
         log.info("prompt recording refused: %s/%s: %s", lang, prompt_id, exc.reason)
+        _audit("prompt_upload_refused", f"{lang}/{prompt_id}", exc.reason)
         return _language_page(lang, error=str(exc), status=400)
+    _audit("prompt_upload", f"{lang}/{prompt_id}", f"{seconds:.1f} s")
     svc.prompts.library.refresh()
     log.info("prompt recording stored: %s/%s (%.1f s)", lang, prompt_id, seconds)
     flash(f"The recording of {prompt_id} ({lang}, {seconds:.1f} s) is now what callers hear.")
@@ -205,9 +208,18 @@ def reviewed(lang: str) -> Response:
     svc = services()
     language = _language_or_404(svc, lang)
     mark_reviewed(language, svc.config.data_dir, request.form.get("reviewer", ""))
+    _audit("prompts_reviewed", lang, f"reviewer={request.form.get('reviewer', '')[:100]}")
     log.info("prompts of %s marked reviewed", lang)
     flash(f"{language.name} ({lang}) is marked reviewed. Editing any of its prompts makes it a draft again.")
     return redirect(url_for("operator.language", lang=lang))  # type: ignore[return-value]
+
+
+def _audit(action: str, target: str, detail: str) -> None:
+    """Keep an operator's change to what callers hear in the audit log: an admin by id, else "operator token"."""
+    user = current_user()
+    with services().db.session() as db:
+        record_audit(db, user.id if user is not None else None, action, "prompt", target,
+                     f"{'admin' if user is not None else 'operator token'}; {detail}")
 
 
 def _language_or_404(svc: Services, code: str) -> Language:

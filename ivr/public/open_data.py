@@ -24,12 +24,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from ivr.core import disclosure
 from ivr.core.accountability import GroupFigures, agency_figures, group_figures, place_topic_counts
 from ivr.core.models import utcnow
 from menus import Menus
 from menus.agencies import Agencies
 
-THRESHOLD = 5
+THRESHOLD = disclosure.THRESHOLD  # the one small-group rule (ivr/core/disclosure.py)
+suppress_counts = disclosure.suppress_counts
 HIDDEN = f"fewer than {THRESHOLD}"
 NOT_GIVEN = "not given"
 CSV_COLUMNS = ("group", "key", "name", "place", "topic", "received", "answered", "answered_within_due",
@@ -136,21 +138,6 @@ def public_figures(session: Session, agencies: Agencies, menus: Menus, *, days: 
                                None if (p, t) in hidden_cells else n, (p, t) in hidden_cells)
                     for (p, t), n in grid.items()),
     )
-
-
-def suppress_counts(counts: Mapping[K, int]) -> set[K]:
-    """Choose which groups of one table to hide: those under THRESHOLD, plus one more if only one is.
-
-    With a published total, a lone hidden group equals the total minus the rest; hiding the next
-    smallest non-zero group as well leaves two unknowns that cannot be told apart.
-    """
-    hidden = {k for k, n in counts.items() if 0 < n < THRESHOLD}
-    if len(hidden) == 1:
-        visible = sorted((n, i) for i, (k, n) in enumerate(counts.items()) if n > 0 and k not in hidden)
-        if visible:
-            keys = list(counts)
-            hidden.add(keys[visible[0][1]])
-    return hidden
 
 
 def suppress_grid(grid: Mapping[tuple[K, K], int]) -> set[tuple[K, K]]:

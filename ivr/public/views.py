@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 
 from ivr.core.charts import Bar, bar_chart
+from ivr.core.disclosure import ended_days
+from ivr.core.models import utcnow
 from ivr.core.services import services
 from ivr.public.open_data import HIDDEN, THRESHOLD, PublicFigures, PublicRow, public_figures
 from menus.agencies import load_agencies
@@ -22,7 +25,7 @@ from menus.agencies import load_agencies
 bp = Blueprint("public", __name__, url_prefix="/public")
 
 MAX_DAYS = 3650
-PERIODS = (30, 90, 365)
+PERIODS = (30, 90, 365)  # the public page's only periods ("all" besides): see parse_public_days
 CACHE_SECONDS = 300
 MEMO_SECONDS = 60.0
 _cache_lock = threading.Lock()
@@ -39,6 +42,19 @@ def parse_days(raw: str | None) -> int | None:
     return int(raw)
 
 
+def parse_public_days(raw: str | None) -> int | None:
+    """Read the public ?days=: one of PERIODS or "all", else a 400 that says so.
+
+    Fixed periods over whole ended days (disclosure.ended_days): comparing two periods, or the page
+    before and after a call, cannot isolate one message.
+    """
+    if raw is None or raw in ("", "all"):
+        return None
+    if raw not in {str(p) for p in PERIODS}:
+        abort(400, description=f"days must be one of {', '.join(map(str, PERIODS))} or 'all' (got {raw[:20]!r})")
+    return int(raw)
+
+
 def figures_for_request() -> tuple[PublicFigures, int | None]:
     """Return the figures for ?days=, computed at most once a minute per period and process.
 
@@ -46,17 +62,20 @@ def figures_for_request() -> tuple[PublicFigures, int | None]:
     the public page is the one page anyone may ask for as often as they like.
     """
     svc = services()
-    days = parse_days(request.args.get("days"))
-    cache: dict[int | None, tuple[float, PublicFigures]] = current_app.extensions.setdefault("public_figures", {})
+    days = parse_public_days(request.args.get("days"))
+    until = ended_days(utcnow())
+    cache: dict[tuple[int | None, datetime], tuple[float, PublicFigures]] = current_app.extensions.setdefault(
+        "public_figures", {})
     with _cache_lock:
-        hit = cache.get(days)
+        hit = cache.get((days, until))
     if hit is not None and hit[0] > time.monotonic():
         return hit[1], days
     agencies = load_agencies(svc.config.agencies_path, svc.menus)
     with svc.db.session() as session:
-        figures = public_figures(session, agencies, svc.menus, days=days, due_days=svc.config.answer_due_days)
+        figures = public_figures(session, agencies, svc.menus, days=days, due_days=svc.config.answer_due_days,
+                                 now=until)
     with _cache_lock:
-        cache[days] = (time.monotonic() + MEMO_SECONDS, figures)
+        cache[(days, until)] = (time.monotonic() + MEMO_SECONDS, figures)
     return figures, days
 
 

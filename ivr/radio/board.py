@@ -8,8 +8,10 @@ line every HEARTBEAT_SECONDS keeps proxies from closing a quiet stream, and each
 after HOTLINE_BOARD_STREAM_SECONDS (the browser reconnects at once), so a gunicorn thread is never
 held for ever.
 
-A host sees the topic, place, language and the REDACTED transcript (ivr/core/redact.py): never the
-reference number, the caller, the consent or the recording, none of which is ever queried here.
+A host sees the topic, place and language of every message, and the REDACTED transcript
+(ivr/core/redact.py) only of one whose caller agreed to radio (ivr/core/disclosure.py: the words of any
+other are not even read from the database): never the reference number, the caller or the recording,
+none of which is ever queried here.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from ivr.core.auth import login_required
 from ivr.core.db import Database
+from ivr.core.disclosure import MessageFacts, allowed, may_see
 from ivr.core.models import Message, Transcript
 from ivr.core.pages import secure_page
 from ivr.core.redact import redact
@@ -52,8 +55,9 @@ class BoardItem:
     topic: str
     place: str
     language: str
-    transcript: str  # redacted; "" while transcription is pending
+    transcript: str  # redacted; "" while transcription is pending, or when the caller did not agree to radio
     pending: bool
+    on_air: bool  # the caller agreed to radio: their (redacted) words may be shown
     checked: bool = False  # a person listened and checked the words; else the machine's guess, marked so
 
 
@@ -62,21 +66,24 @@ def board_items(session: Session, menus: Menus, *, after: int = 0, before: int |
     """Load messages by id with their redacted transcripts (one query); only the columns shown."""
     query = (select(Message.id, Message.created_at, Message.topic, Message.place, Message.language,
                     Message.pipeline, func.coalesce(Transcript.checked_text, Transcript.text),
-                    Transcript.checked_at)
-             .outerjoin(Transcript, Transcript.message_id == Message.id).where(Message.id > after))
+                    Transcript.checked_at, Message.consent)
+             .outerjoin(Transcript, and_(Transcript.message_id == Message.id, allowed("radio", "redacted_words")))
+             .where(Message.id > after))
     if before is not None:
         query = query.where(Message.id <= before)
     if ids is not None:
         query = query.where(Message.id.in_(list(ids)))
     query = query.order_by(Message.id.desc() if newest else Message.id).limit(limit)
     items = []
-    for mid, created, topic, place, language, pipeline, text, checked_at in session.execute(query):
+    for mid, created, topic, place, language, pipeline, text, checked_at, consent in session.execute(query):
+        on_air = may_see("radio", "redacted_words", MessageFacts(consent))
         items.append(BoardItem(
             id=mid, time=created.strftime("%H:%M"), topic=_name(menus, "topic", topic),
             place=_name(menus, "place", place), language=_language(menus, language),
-            transcript=redact(text).text if text else "",
+            transcript=redact(text).text if text and on_air else "",
             # Waiting for speech recognition; a message no engine can hear stays without text.
-            pending=text is None and pipeline in ("received", "stored"), checked=checked_at is not None))
+            pending=on_air and text is None and pipeline in ("received", "stored"), on_air=on_air,
+            checked=on_air and checked_at is not None))
     return items
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.core.config import Config
+from ivr.core.disclosure import allowed
 from ivr.core.models import Message, Recording, utcnow
 from ivr.core.models.radio import RadioBulletin, RadioClip
 from ivr.core.prompt_audio import synthesis_voices
@@ -28,7 +29,7 @@ from ivr.radio.audio import encode_mp3, join
 from ivr.radio.period import Period
 from ivr.radio.script import Script, write_script
 from ivr.radio.station import Station
-from ivr.radio.summary import ON_AIR, Quote
+from ivr.radio.summary import Quote
 from recordings.errors import StoreError
 from recordings.store import LocalStore
 from speech.telephone_audio import Pcm, UndecodableAudio, decode
@@ -123,7 +124,7 @@ def find_clips(session: Session, config: Config, quotes: tuple[Quote, ...]) -> d
         .join(Message, Message.id == RadioClip.message_id)
         .outerjoin(Recording, Recording.message_id == Message.id)
         .where(RadioClip.id.in_([q.clip_id for q in wanted]), RadioClip.status == "approved",
-               RadioClip.audio_approved.is_(True), Message.consent == ON_AIR)).all()
+               RadioClip.audio_approved.is_(True), allowed("radio", "clip"))).all()
     sids = dict(rows)
     store = LocalStore(config.recordings_dir)
     clips: dict[int, Clip] = {}

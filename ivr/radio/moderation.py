@@ -20,10 +20,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ivr.core.audit import record_audit
+from ivr.core.disclosure import allowed, may_see
 from ivr.core.models import Message, Recording, Transcript, utcnow
 from ivr.core.models.radio import RadioClip, RedactedTranscript
 from ivr.core.redact import redact
-from ivr.radio.summary import ON_AIR
 
 MAX_QUEUE = 200
 
@@ -80,7 +80,7 @@ def moderation_queue(session: Session, *, include_decided: bool = True) -> list[
              .outerjoin(RadioClip, RadioClip.message_id == Message.id)
              .outerjoin(Recording, Recording.message_id == Message.id)
              .outerjoin(Transcript, Transcript.message_id == Message.id)
-             .where(Message.consent == ON_AIR))
+             .where(allowed("radio", "redacted_words")))
     if not include_decided:
         query = query.where(or_(RadioClip.id.is_(None), RadioClip.status == "pending"))
     rows = session.execute(query.order_by(Message.created_at.desc()).limit(MAX_QUEUE)).all()
@@ -101,7 +101,7 @@ def approve(session: Session, message_id: int, user_id: int | None, *, quote: st
     message = session.get(Message, message_id)
     if message is None:
         raise NotFound(f"message {message_id} does not exist")
-    if message.consent != ON_AIR:
+    if not may_see("radio", "quote", message, approved=True):
         record_audit(session, user_id, "radio_approve_refused", "message", message_id, detail="no on-air consent")
         raise ModerationRefused(
             "This caller did not agree to be heard on the radio: nothing of this message can go on air.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ivr.core.disclosure import suppress_counts, withheld
 from ivr.radio.phrases import RadioLanguage
 from ivr.radio.summary import Count, Quote, Summary
 from menus import Menus
@@ -111,19 +112,27 @@ class _Names:
         return self.lang.say(phrase) if phrase in self.lang.phrases else self.lang.say("language_other")
 
 
+def _figure(count: int, lang: RadioLanguage, hidden: bool = False) -> str:
+    """Say a count on air under the small-group rule (ivr/core/disclosure.py): under 5 is "a few"."""
+    return lang.say("a_few") if hidden or withheld(count) else str(count)
+
+
 def _intro(summary: Summary, lang: RadioLanguage, names: _Names, period: dict[str, object]) -> Section:
     if summary.total == 0:
         lines = [lang.say("no_messages", **period)]
-    elif summary.total == 1:
+    elif summary.total == 1 and not withheld(1):
         lines = [lang.say("intro_one", **period)]
     else:
-        lines = [lang.say("intro", total=summary.total, **period)]
+        lines = [lang.say("intro", total=_figure(summary.total, lang), **period)]
     if summary.place:
         lines.append(lang.say("filter_place", place=names.place(summary.place)))
     if summary.language:
         lines.append(lang.say("filter_language", language=names.language(summary.language)))
     change = summary.change
-    if summary.total or summary.previous_total:
+    # A change between two small totals (or one) would tell how many: said only between published numbers.
+    if withheld(summary.total) or withheld(summary.previous_total):
+        pass
+    elif summary.total or summary.previous_total:
         if change > 0:
             lines.append(lang.say("change_up", change=change, previous=summary.previous_total, days=period["days"]))
         elif change < 0:
@@ -136,8 +145,10 @@ def _intro(summary: Summary, lang: RadioLanguage, names: _Names, period: dict[st
 
 def _counts(key: str, heading: str, counts: tuple[Count, ...], lang: RadioLanguage, phrase: str, field: str,
             name: Callable[[str | None], str]) -> Section:
-    """List each topic (or place) that had messages, most first."""
-    return Section(key, heading, tuple(lang.say(phrase, **{field: name(c.key), "count": c.count})
+    """List each topic (or place) that had messages, most first; small groups (and their complement) as "a few"."""
+    hidden = suppress_counts({c.key: c.count for c in counts})
+    return Section(key, heading, tuple(lang.say(phrase, **{field: name(c.key),
+                                                           "count": _figure(c.count, lang, c.key in hidden)})
                                        for c in counts if c.count))
 
 
@@ -145,10 +156,11 @@ def _agencies(summary: Summary, lang: RadioLanguage) -> Section:
     lines: list[str] = []
     for agency in summary.agencies:
         if agency.received:
-            lines.append(lang.say("agency_line", agency=agency.name, within=agency.answered_within_due,
-                                  received=agency.received, due_days=summary.due_days))
+            lines.append(lang.say("agency_line", agency=agency.name,
+                                  within=_figure(agency.answered_within_due, lang),
+                                  received=_figure(agency.received, lang), due_days=summary.due_days))
         if agency.overdue:
-            lines.append(lang.say("agency_overdue", agency=agency.name, overdue=agency.overdue,
+            lines.append(lang.say("agency_overdue", agency=agency.name, overdue=_figure(agency.overdue, lang),
                                   due_days=summary.due_days))
     return Section("agencies", lang.say("agencies_intro"), tuple(lines))
 

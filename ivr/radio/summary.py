@@ -18,14 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ivr.core.accountability import AgencyFigures, agency_figures
+from ivr.core.disclosure import allowed
 from ivr.core.models import Message, utcnow
 from ivr.core.models.radio import RadioClip, RadioPoll, RadioSummary
 from ivr.radio.period import Period
 from ivr.radio.polls import poll_results
 from ivr.radio.themes import LanguageThemes, Theme, message_filter, period_themes, redact_new_transcripts
 from menus.agencies import Agencies
-
-ON_AIR = "radio"  # the only consent under which anything of a message may be quoted or played
 
 
 @dataclass(frozen=True)
@@ -185,7 +184,7 @@ def approved_quotes(session: Session, period: Period, *, place: str | None = Non
         select(RadioClip.id, RadioClip.quote, RadioClip.audio_approved, Message.topic, Message.place,
                Message.language)
         .join(Message, Message.id == RadioClip.message_id)
-        .where(RadioClip.status == "approved", RadioClip.quote.is_not(None), Message.consent == ON_AIR,
+        .where(RadioClip.status == "approved", RadioClip.quote.is_not(None), allowed("radio", "quote"),
                *message_filter(period, place, language))
         .order_by(RadioClip.decided_at, RadioClip.id)).all()
     return tuple(Quote(clip_id=r[0], text=r[1] or "", audio=r[2], topic=r[3], place=r[4], language=r[5]) for r in rows)

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ivr.core.disclosure import allowed
 from ivr.core.models import Message, Transcript
 from ivr.core.models.radio import RedactedTranscript
 from ivr.core.redact import redact
@@ -121,7 +122,8 @@ def period_themes(session: Session, period: Period, *, place: str | None, langua
         stream = session.execute(
             select(Message.language, RedactedTranscript.text)
             .join(Message, Message.id == RedactedTranscript.message_id)
-            .where(*where).execution_options(yield_per=5000))
+            # Themes are read on air: only words of callers who agreed to radio (ivr/core/disclosure.py).
+            .where(*where, allowed("radio", "redacted_words")).execution_options(yield_per=5000))
         for lang, text in stream:
             texts.setdefault(lang, []).append(text)
     result = [LanguageThemes(language=lang, messages=count, transcripts=transcribed,

@@ -15,8 +15,9 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from ivr.core.audit import record_audit
+from ivr.core.audit import play_token, record_audit, record_listen
 from ivr.core.auth import current_user, has_role, login_required
+from ivr.core.disclosure import may_see
 from ivr.core.models import Message, Recording, utcnow
 from ivr.core.models.radio import RadioBulletin
 from ivr.core.pages import secure_page
@@ -29,7 +30,6 @@ from ivr.radio.period import Period, last, last_complete_week, parse_since
 from ivr.radio.schedule import BULLETIN_JOB, bulletin_job_id
 from ivr.radio.script import Script, write_script
 from ivr.radio.station import Station, UnknownChoice
-from ivr.radio.summary import ON_AIR
 from recordings.errors import StoreError
 from recordings.store import LocalStore
 
@@ -127,7 +127,9 @@ def moderation() -> tuple[str, int]:
 def _queue_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
     with services().db.session() as db:
         candidates = moderation_queue(db)
-    return render_template("radio/moderation.html", candidates=candidates, error=error), status
+    secret, user_id = services().config.secret_key, _user_id()
+    plays = {c.message_id: play_token(secret, user_id, f"message:{c.message_id}") for c in candidates}
+    return render_template("radio/moderation.html", candidates=candidates, error=error, plays=plays), status
 
 
 @bp.post("/moderation/<int:message_id>/approve")
@@ -158,8 +160,8 @@ def check_words(message_id: int) -> WerkzeugResponse | tuple[str, int]:
     form = request.form
     with services().db.session() as db:
         message = db.get(Message, message_id)
-        if message is None or message.consent != ON_AIR:
-            abort(404)  # a host checks only callers who agreed to radio
+        if message is None or not may_see("radio", "redacted_words", message):
+            abort(404)  # a host checks only callers who agreed to radio (ivr/core/disclosure.py)
         try:
             check_transcript(db, message, _user_id(), form.get("text", "")[:MAX_CHECKED + 1000],
                              listened=form.get("listened") == "1", role="radio")
@@ -194,7 +196,7 @@ def clip_audio(message_id: int) -> Response:
     with svc.db.session() as db:
         message = db.get(Message, message_id)
         # A host hears only callers who agreed to radio: any other message is not theirs to hear.
-        if message is None or message.consent != ON_AIR:
+        if message is None or not may_see("radio", "voice", message):
             abort(404)
         sid = db.scalar(select(Recording.recording_sid).where(Recording.message_id == message_id,
                                                               Recording.stored_path.is_not(None)))
@@ -204,8 +206,10 @@ def clip_audio(message_id: int) -> Response:
             path = LocalStore(svc.config.recordings_dir).path(sid)
         except StoreError:
             abort(404)
-        if request.range is None or any(start == 0 for start, _ in request.range.ranges):
-            record_audit(db, _user_id(), "radio_listen", "message", message_id)
+        if request.range is not None and request.range.range_for_length(path.stat().st_size) is None:
+            abort(416)
+        record_listen(db, svc.config.secret_key, _user_id(), "radio_listen", message_id, request.args.get("play"),
+                      request.headers.get("Range"))
     return send_file(path, mimetype="audio/wav", conditional=True, max_age=0)
 
 

@@ -159,6 +159,7 @@ class Lookup:
     found: bool
     status: str = "received"
     answer: Utterance | None = None
+    withdraw: str = ""  # at a withdrawal's reference node: calls.withdrawal_status for this phone
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ class Keys:
     lookup: Lookup | None = None
     bulletin: Utterance | None = None  # for a play_bulletin key: the latest bulletin in the caller's language
     callback: bool | None = None  # for a request_callback key: whether a callback can be promised now
+    withdraw: str | None = None  # for a withdraw_* key: calls.withdrawal_status ("yours" lets it happen)
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,10 @@ Event = Start | Keys | Recorded | Spoken
 LISTENING_NODES = frozenset({"menu", "choice"})
 
 CONSENT_ACTIONS = {"consent_agency": "agency", "consent_anonymous": "anonymous", "consent_radio": "radio"}
+WITHDRAW_ACTIONS = ("withdraw_report", "withdraw_radio")
+# Why a phone may not withdraw a report, as the caller hears it (README: "Withdrawing a report").
+WITHDRAW_REFUSALS = {"anonymous": "withdraw_anonymous", "not_yours": "withdraw_not_yours",
+                     "withdrawn": "withdraw_already", "no_radio": "withdraw_no_radio"}
 CALLER_STATUS = {"in_progress": "status_in_progress", "answered": "status_answered", "closed": "status_closed"}
 MAX_REFERENCE_DIGITS = 12
 
@@ -342,6 +348,12 @@ def _keys(menus: Menus, node: Node, state: CallState, event: Keys, ctx: Context)
         return _callback(flow, node, state, option.go, event.callback, ctx)
     if option.action == "play_bulletin":
         return _bulletin(flow, state, option.go, event.bulletin, ctx)
+    if option.action in WITHDRAW_ACTIONS:
+        if event.withdraw != "yours":
+            refusal = WITHDRAW_REFUSALS.get(event.withdraw or "", "withdraw_not_yours")
+            return enter(flow, replace(state, reference=None), flow.returning_start, ctx, before=(Prompt(refusal),))
+        # The view applies it with the reference this state carries; the call forgets it from here on.
+        return enter(flow, replace(state, reference=None), option.go, ctx, effects=(option.action,))
     return _option(flow, state, option.go, option.action, ctx)
 
 
@@ -411,10 +423,22 @@ def _recorded(flow: Flow, node: Node, state: CallState, event: Recorded, ctx: Co
     return enter(flow, replace(state, recording_sid=event.sid, recording_url=event.url), node.next, ctx)
 
 
+def withdrawing(flow: Flow, node: Node) -> bool:
+    """Answer whether a reference node starts a withdrawal (its next node offers withdraw_* keys)."""
+    following = flow.nodes.get(node.next or "")
+    return following is not None and any(o.action in WITHDRAW_ACTIONS for o in following.options.values())
+
+
 def _reference(flow: Flow, node: Node, state: CallState, event: Keys, ctx: Context) -> Outcome:
     lookup = event.lookup
     if lookup is None or not lookup.found:
         return _retry(flow, node, state, ctx, "reference_unknown")
+    if withdrawing(flow, node):  # never the answer here: only whether this phone may withdraw it
+        if lookup.withdraw != "yours":
+            refusal = WITHDRAW_REFUSALS.get(lookup.withdraw, "withdraw_not_yours")
+            return enter(flow, state, flow.returning_start, ctx, before=(Prompt(refusal),))
+        assert node.next is not None
+        return enter(flow, replace(state, reference=event.digits), node.next, ctx)
     heard: tuple[Utterance, ...]
     if lookup.answer is not None:
         heard = (Prompt("answer_intro"), lookup.answer)

@@ -127,7 +127,10 @@ def apply_status(session: Session, config: Config, form: Mapping[str, str],
             funnel.flush(session)
     if message is not None:
         keep_number_for_consent(session, config, call.caller, caller_number(form), message.consent, now=utcnow())
-        jobs.queued.append((INGEST_JOB, (message.id,), f"ingest-{calls.load_state(call).recording_sid}"))
+        rec_sid = calls.load_state(call).recording_sid
+        if message.recording is not None:
+            rec_sid = message.recording.recording_sid  # an anonymous call's state forgot it
+        jobs.queued.append((INGEST_JOB, (message.id,), f"ingest-{rec_sid}"))
     return jobs
 
 

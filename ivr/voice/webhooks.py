@@ -25,9 +25,10 @@ from ivr.core.pipeline import INGEST_JOB
 from ivr.core.privacy import hash_number
 from ivr.core.services import Services, services
 from ivr.radio import polls
-from ivr.voice import calls, journal, state_token
+from ivr.voice import calls, journal, state_token, withdrawal
 from ivr.voice.answers import answer_audio_url
 from ivr.voice.flow import (
+    WITHDRAW_ACTIONS,
     CallState,
     Context,
     Event,
@@ -39,6 +40,7 @@ from ivr.voice.flow import (
     Step,
     next_step,
     valid_digits,
+    withdrawing,
 )
 from ivr.voice.funnel_steps import count_step
 from ivr.voice.outbound_calls import (
@@ -55,6 +57,8 @@ from ivr.voice.signature import is_signed
 from ivr.voice.spoken import choices_for, hear_choice, listening_languages
 from ivr.voice.twiml import render, render_error
 from menus import Node
+from recordings.errors import StoreError
+from recordings.store import LocalStore
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -212,7 +216,8 @@ def _respond(svc: Services, session: Session, row: CallRow, state: CallState, ev
 
 def _answer(svc: Services, step: Step, state: CallState) -> Response:
     """Render a step as TwiML whose URLs carry the call's new state."""
-    numbers = {"reference": state.reference or "", "heard": state.heard or ""}
+    # An anonymous report's reference is spoken once but never carried (calls.kept_state).
+    numbers = {"reference": state.reference or g.get("spoken_reference", ""), "heard": state.heard or ""}
     return twiml(render(step, state.language or svc.default_language(), numbers, svc.prompts, svc.urls,
                         max_length=svc.config.recording_max_seconds,
                         operator_number=svc.config.operator_number, state=state_token.encode(state)))
@@ -231,20 +236,33 @@ def _apply_effects(svc: Services, session: Session, row: CallRow, before: CallSt
             # Only with consent 1 or 3, and only encrypted: the agency may ring back with the answer.
             keep_number_for_consent(session, svc.config, call.caller, caller_number(request.form), state.consent,
                                     now=utcnow())
-            state = replace(state, reference=message.reference)
+            rec_sid, g.spoken_reference = state.recording_sid, message.reference
+            state = calls.kept_state(state, message)
             calls.save_state(session, call, state)  # in the same commit: the call knows its reference at once
             session.commit()  # store first: the message exists before any job is queued
-            svc.queue.enqueue(INGEST_JOB, message.id, job_id=f"ingest-{state.recording_sid}")
+            svc.queue.enqueue(INGEST_JOB, message.id, job_id=f"ingest-{rec_sid}")
         elif effect == "request_callback":
             _queue_callback(svc, session, request_callback(session, svc.config, call.caller,
                                                            caller_number(request.form), reason="key-8",
                                                            language=state.language, now=utcnow()))
         elif effect == "discard_recording":
             calls.discard_recording(session, before.recording_sid)  # the state the caller came with holds it
+        elif effect in WITHDRAW_ACTIONS:
+            sid = withdrawal.withdraw(session, before.reference, call.caller, effect)
+            session.commit()  # the rows first: a file is deleted only once no row points at it
+            if sid is not None:
+                _delete_recording(svc, sid)
         elif effect == "vote_poll" and state.poll_id is not None and state.poll_vote is not None:
             polls.record_vote(session, state.poll_id, _number_hash(call.caller), state.poll_vote,
                               state.language or svc.default_language())
     return state
+
+
+def _delete_recording(svc: Services, sid: str) -> None:
+    try:
+        LocalStore(svc.config.recordings_dir).delete(sid)
+    except (OSError, StoreError) as exc:  # claimed by no row now: `hotline retention run` deletes it
+        log.warning("withdrawn recording %s not deleted yet (%s)", sid, type(exc).__name__)
 
 
 def _queue_callback(svc: Services, session: Session, delivery: Delivery | None) -> None:
@@ -327,6 +345,9 @@ def _key_event(svc: Services, session: Session, row: CallRow, state: CallState, 
     if current is not None and current.type == "reference" and node == state.node and pressed:
         lookup = calls.lookup_reference(session, pressed, lambda a: answer_audio_url(svc.config, a),
                                         svc.say_voices)
+        if withdrawing(svc.menus.flow, current):  # who may withdraw it: only the phone that made it
+            lookup = replace(lookup, answer=None, withdraw=withdrawal.withdrawal_status(session, pressed,
+                                                                                         row.caller()))
     option = current.options.get(pressed) if current is not None and node == state.node else None
     bulletin = None
     if option is not None and option.action == "play_bulletin":
@@ -334,10 +355,14 @@ def _key_event(svc: Services, session: Session, row: CallRow, state: CallState, 
         place = calls.caller_place(session, state.place, caller.id if caller is not None else None)
         bulletin = calls.latest_bulletin(session, state.language or svc.default_language(),
                                          svc.config.public_base_url, place)
+    withdraw = None
+    if option is not None and option.action in WITHDRAW_ACTIONS:
+        withdraw = withdrawal.withdrawal_status(session, state.reference, row.caller(), option.action)
     callback = None
     if current is not None and node == state.node and _asks_callback(current, pressed):
         callback = callback_allowed(session, svc.config, row.caller(), utcnow(), caller_number(request.form))
-    return Keys(node=node, digits=digits, lookup=lookup, callback=callback, bulletin=bulletin)
+    return Keys(node=node, digits=digits, lookup=lookup, callback=callback, bulletin=bulletin,
+                withdraw=withdraw)
 
 
 def _asks_callback(node: Node, digits: str) -> bool:

@@ -17,10 +17,10 @@ _refs = itertools.count(100000)
 
 def add_message(session: Session, *, agency: str | None, created: datetime, answers_after: tuple[timedelta, ...] = (),
                 status: str | None = None, place: str = "suva", language: str = "en",
-                topic: str | None = None) -> Message:
+                topic: str | None = None, consent: str = "anonymous") -> Message:
     """Store one message (and its answers, at the given delays after it) the way routing leaves it."""
     message = Message(reference=str(next(_refs)), language=language, topic=topic or agency, place=place,
-                      consent="anonymous", agency=agency, created_at=created, updated_at=created,
+                      consent=consent, agency=agency, created_at=created, updated_at=created,
                       status=status or ("answered" if answers_after else "received"))
     session.add(message)
     session.flush()

@@ -154,11 +154,28 @@ def test_exports_carry_cache_headers_and_answer_304(app: Flask, config: Config) 
         assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
 
 
-@pytest.mark.parametrize("days", ["0", "-3", "abc", "99999", "1.5"])
+@pytest.mark.parametrize("days", ["0", "-3", "abc", "99999", "1.5", "2", "3", "29", "31"])
 def test_bad_period_refused_clearly(app: Flask, days: str) -> None:
+    # Only the fixed periods: ?days=2 against ?days=3 would isolate the messages of one day.
     response = app.test_client().get(f"/public/data.json?days={days}")
     assert response.status_code == 400
-    assert b"days must be a whole number" in response.data
+    assert b"days must be one of 30, 90, 365 or &#39;all&#39;" in response.data or \
+        b"days must be one of 30, 90, 365 or 'all'" in response.data
+
+
+def test_a_call_today_changes_no_public_figure_until_the_day_has_ended(app: Flask, config: Config) -> None:
+    with database_for(config.database_url).session() as session:
+        for i in range(6):
+            add_message(session, agency="water", created=utcnow() - timedelta(days=2, hours=i))
+    client = app.test_client()
+    before = {url: client.get(url).data for url in ("/public/data.json", "/public/data.json?days=30")}
+    app.extensions["public_figures"].clear()  # not the minute's memo: the figures themselves
+    with database_for(config.database_url).session() as session:
+        add_message(session, agency="water", created=utcnow())
+    after = {url: client.get(url).data for url in before}
+    assert before == after
+    assert json.loads(after["/public/data.json"])["total"] == 6
+    assert "whole days that have ended" in client.get("/public/").get_data(as_text=True)
 
 
 def test_tiny_total_is_hidden_too(app: Flask, config: Config) -> None:

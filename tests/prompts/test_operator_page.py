@@ -13,7 +13,9 @@ import pytest
 import soundfile
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from ivr.core.models.accounts import AuditEvent
 from ivr.core.prompt_audio import HUMAN
 from ivr.core.services import services
 from ivr.operator.reviews import review_of
@@ -46,7 +48,7 @@ def csrf_of(html: str) -> str:
 @pytest.fixture
 def operator_app(prompt_app: Callable[..., Flask], rendered_cache: Path, sqlite_url: str) -> Flask:
     # The shared cache is only read: uploads go to HOTLINE_DATA_DIR/prompt-recordings. Migrated: operator
-    # logins are kept in SQL (a logout ends them everywhere).
+    # logins are kept in SQL (a logout ends them everywhere), and every upload and review is audited.
     return prompt_app(operator_token=OPERATOR_TOKEN, prompts_cache_dir=rendered_cache,
                       prompt_upload_max_bytes=200_000, database_url=sqlite_url)
 
@@ -116,6 +118,9 @@ def test_upload_converts_to_8khz_wav_and_becomes_the_human_source(operator_app: 
     page = client.get("/operator/prompts/fr").get_data(as_text=True)
     assert re.search(r'id="prompt-goodbye">.*?data-source="human"', page, re.S)
     assert "is now what callers hear" in page
+    with svc.db.session() as db:  # the operator's change to what callers hear is audited
+        rows = db.execute(select(AuditEvent.action, AuditEvent.target_id, AuditEvent.detail)).all()
+    assert [(a, t) for a, t, _ in rows] == [("prompt_upload", "fr/goodbye")] and "operator token" in rows[0][2]
 
 
 def _zero_frames() -> bytes:

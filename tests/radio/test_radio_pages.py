@@ -42,7 +42,9 @@ def test_week_and_script_pages(radio_app: Flask, radio_config: Config) -> None:
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     script = host.get("/radio/script?in=fr")
     page = script.get_data(as_text=True)
-    assert script.status_code == 200 and 'lang="fr"' in page and "les appelants ont laissé 4 messages" in page
+    # 4 messages: under 5, said as "quelques" (the small-group rule, ivr/core/disclosure.py)
+    assert script.status_code == 200 and 'lang="fr"' in page and "les appelants ont laissé quelques messages" in page
+    assert "<b>drain</b>" not in page and "&lt;b&gt;drain&lt;/b&gt;" in page
     assert "drain" not in page  # an English caller's quote is not read in a French script
     assert "default-src 'none'" in script.headers["Content-Security-Policy"]
     english = host.get("/radio/script").get_data(as_text=True)

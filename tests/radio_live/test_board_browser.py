@@ -47,9 +47,10 @@ def server(tmp_path: Path, sqlite_url: str) -> Iterator[tuple[str, Flask, Config
         finish_jobs(app)
 
 
-def add_transcribed(config: Config, text: str, place: str = "nadi") -> int:
+def add_transcribed(config: Config, text: str, place: str = "nadi", consent: str = "radio") -> int:
     with database_for(config.database_url).session() as session:
-        m = add_message(session, agency="water", created=utcnow() - timedelta(seconds=5), place=place)
+        m = add_message(session, agency="water", created=utcnow() - timedelta(seconds=5), place=place,
+                        consent=consent)
         m.pipeline = "ready"
         session.add(Transcript(message_id=m.id, language="en", text=text, engine="test", model="none",
                                audio_seconds=2.0, processing_seconds=0.1))
@@ -87,6 +88,11 @@ def test_board_shows_a_new_message_and_live_poll_results(server: tuple[str, Flas
             assert "water pipe burst near the school" in shown and "Mere" not in shown
             assert shown.endswith("(machine guess, unchecked)")  # the streamed row is marked as well
             assert page.locator("#board tr").first.get_attribute("id") == f"message-{added}"  # newest first
+            # A caller who did not agree to radio shows as topic · place · language only, live too.
+            private = add_transcribed(config, "only for the water agency", consent="agency")
+            page.locator(f"#message-{private}").wait_for(timeout=10_000)
+            assert page.locator(f"#message-{private} .transcript").inner_text() == "not for air"
+            assert "only for the water agency" not in page.content()
             with svc.db.session() as session:
                 assert record_vote(session, poll_id, "a" * 64, 2, "en") == "counted"
             expect(page.locator("#poll-total")).to_have_text("1", timeout=10_000)

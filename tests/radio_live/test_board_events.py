@@ -42,11 +42,12 @@ def parse(stream: str) -> list[dict[str, str]]:
     return frames
 
 
-def add_messages(config: Config, n: int, *, transcript: str | None = None) -> list[int]:
+def add_messages(config: Config, n: int, *, transcript: str | None = None, consent: str = "radio") -> list[int]:
     ids = []
     with database_for(config.database_url).session() as session:
         for _ in range(n):
-            m = add_message(session, agency="water", created=utcnow() - timedelta(minutes=1), place="ba")
+            m = add_message(session, agency="water", created=utcnow() - timedelta(minutes=1), place="ba",
+                            consent=consent)
             m.pipeline = "ready"
             if transcript is not None:
                 session.add(Transcript(message_id=m.id, language="en", text=transcript, engine="test",
@@ -73,7 +74,7 @@ def test_stream_sends_messages_after_last_event_id_and_nothing_personal(app: Fla
     messages = [f for f in frames if f.get("event") == "message"]
     assert [int(f["id"]) for f in messages] == ids[3:]  # resumed after the last id seen, nothing missed
     item = json.loads(messages[0]["data"])
-    assert set(item) == {"id", "time", "topic", "place", "language", "transcript", "pending", "checked"}
+    assert set(item) == {"id", "time", "topic", "place", "language", "transcript", "pending", "on_air", "checked"}
     assert item["checked"] is False  # the machine's guess: the board marks it unchecked
     assert (item["topic"], item["place"], item["language"]) == ("Water", "Ba", "English")
     assert "Litia" not in body and "9 2 3 4" not in body  # redacted
@@ -112,7 +113,7 @@ def test_events_generator_sees_a_message_added_while_streaming_and_heartbeats(co
 def test_update_event_when_the_transcript_arrives(config: Config, app: Flask) -> None:
     svc = services(app)
     with database_for(config.database_url).session() as session:
-        m = add_message(session, agency="water", created=utcnow(), place="ba")
+        m = add_message(session, agency="water", created=utcnow(), place="ba", consent="radio")
         m.pipeline = "stored"
         mid = m.id
     stream = events(svc.db, svc.menus, 0, seconds=1.0, tick=0.05, heartbeat=10)
@@ -176,3 +177,18 @@ def test_board_shows_checked_words_and_marks_machine_text(app: Flask, config: Co
     rows = {mid: page.split(f'id="message-{mid}"', 1)[1].split("</tr>", 1)[0] for mid in (machine, checked)}
     assert "mass murder" in rows[machine] and "machine guess, unchecked" in rows[machine]
     assert "the water pipe burst near the school" in rows[checked] and "unchecked" not in rows[checked]
+
+
+@pytest.mark.parametrize("consent", ["agency", "anonymous"])
+def test_board_shows_a_message_without_radio_consent_only_as_topic_place_language(
+        app: Flask, config: Config, consent: str) -> None:
+    [mid] = add_messages(config, 1, transcript="the tap at the Ba school is dry", consent=consent)
+    client = host(app, config)
+    page = client.get("/radio/board/").get_data(as_text=True)
+    body = client.get("/radio/board/events?after=0").get_data(as_text=True)
+    for shown in (page, body):
+        assert "tap at the Ba school" not in shown
+    item = json.loads(next(f["data"] for f in parse(body) if f.get("event") == "message"))
+    assert item["id"] == mid and item["transcript"] == "" and item["on_air"] is False and item["pending"] is False
+    assert (item["topic"], item["place"], item["language"]) == ("Water", "Ba", "English")
+    assert "not for air" in page
