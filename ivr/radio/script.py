@@ -171,7 +171,9 @@ def _themes(summary: Summary, lang: RadioLanguage, names: _Names) -> Section:
         language = names.language(themes.language)
         if themes.language != lang.code:
             # Another language's words would be in another script: its messages are counted, not quoted.
-            lines.append(lang.say("other_language_messages", language=language, count=themes.messages))
+            # The same small-group rule as every other figure on air: under 5 is "a few".
+            lines.append(lang.say("other_language_messages", language=language,
+                                  count=_figure(themes.messages, lang)))
         elif themes.transcripts == 0:
             lines.append(lang.say("no_transcripts", language=language))
         elif themes.words:

@@ -37,8 +37,8 @@ def test_script_of_a_known_week(station: Station, session: Session) -> None:
     assert "safety" not in text  # no message this week: not read out
     assert "Water Authority answered a few of a few within 7 days." in text
     assert "water." in text and "broken" not in text.split("said:")[0]  # themes: on-air consent only
-    assert "There are no transcripts of the messages in Vosa vaka-Viti yet." in text
-    # Fijian is named in English (never its own name, never its words)
+    # Other languages are named in English and counted under the same rule (never their own name, never words)
+    assert "In French: a few messages." in text and "In Fijian: a few messages." in text
     assert "Vosa vaka-Viti" not in text
     assert 'A caller about water in Suva said: “Broken pipe, water everywhere.”' in text
     # Nothing else any caller said is in the script: not the other transcripts, not names or numbers.
