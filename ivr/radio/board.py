@@ -20,6 +20,7 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from sqlalchemy import and_, func, select
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 from ivr.core.auth import login_required
 from ivr.core.db import Database
 from ivr.core.disclosure import MessageFacts, allowed, may_see
+from ivr.core.local_time import parse_timezone, to_local
 from ivr.core.models import Message, Transcript
 from ivr.core.pages import secure_page
 from ivr.core.redact import redact
@@ -35,6 +37,7 @@ from ivr.core.services import services
 from ivr.radio.polls import open_poll, poll_results
 from menus import Menus
 
+UTC_ZONE = ZoneInfo("UTC")
 bp = Blueprint("board", __name__, url_prefix="/radio/board")
 bp.after_request(secure_page)
 
@@ -51,7 +54,7 @@ class BoardItem:
     """One message as a host sees it on air: nothing that identifies the caller."""
 
     id: int
-    time: str  # HH:MM UTC
+    time: str  # HH:MM in the hotline's time zone (HOTLINE_TIMEZONE), as the station's clock shows it
     topic: str
     place: str
     language: str
@@ -62,7 +65,8 @@ class BoardItem:
 
 
 def board_items(session: Session, menus: Menus, *, after: int = 0, before: int | None = None,
-                ids: Sequence[int] | None = None, limit: int = BATCH, newest: bool = False) -> list[BoardItem]:
+                ids: Sequence[int] | None = None, limit: int = BATCH, newest: bool = False,
+                zone: ZoneInfo = UTC_ZONE) -> list[BoardItem]:
     """Load messages by id with their redacted transcripts (one query); only the columns shown."""
     query = (select(Message.id, Message.created_at, Message.topic, Message.place, Message.language,
                     Message.pipeline, func.coalesce(Transcript.checked_text, Transcript.text),
@@ -78,7 +82,7 @@ def board_items(session: Session, menus: Menus, *, after: int = 0, before: int |
     for mid, created, topic, place, language, pipeline, text, checked_at, consent in session.execute(query):
         on_air = may_see("radio", "redacted_words", MessageFacts(consent))
         items.append(BoardItem(
-            id=mid, time=created.strftime("%H:%M"), topic=_name(menus, "topic", topic),
+            id=mid, time=f"{to_local(created, zone):%H:%M}", topic=_name(menus, "topic", topic),
             place=_name(menus, "place", place), language=_language(menus, language),
             transcript=redact(text).text if text and on_air else "",
             # Waiting for speech recognition; a message no engine can hear stays without text.
@@ -99,7 +103,7 @@ def poll_snapshot(session: Session) -> dict[str, object] | None:
 
 
 def events(db: Database, menus: Menus, last_id: int, *, seconds: float, tick: float = TICK_SECONDS,
-           heartbeat: float = HEARTBEAT_SECONDS) -> Iterator[str]:
+           heartbeat: float = HEARTBEAT_SECONDS, zone: ZoneInfo = UTC_ZONE) -> Iterator[str]:
     """Yield SSE frames: messages after last_id, transcripts that arrive, poll results; then stop.
 
     Each frame is built from short sessions opened per tick, so no connection or transaction is held
@@ -109,19 +113,19 @@ def events(db: Database, menus: Menus, last_id: int, *, seconds: float, tick: fl
     yield f"retry: {RETRY_MS}\n\n"
     with db.session() as session:
         pending = {i.id for i in board_items(session, menus, after=max(0, last_id - PENDING_LOOKBACK),
-                                             before=last_id, limit=PENDING_LOOKBACK) if i.pending}
+                                             before=last_id, limit=PENDING_LOOKBACK, zone=zone) if i.pending}
     poll_seen: object = ...
     beat = time.monotonic()
     while True:
         frames: list[str] = []
         with db.session() as session:
-            for item in board_items(session, menus, after=last_id):
+            for item in board_items(session, menus, after=last_id, zone=zone):
                 last_id = item.id
                 frames.append(_frame("message", asdict(item), item.id))
                 if item.pending:
                     pending.add(item.id)
             if pending:
-                for item in board_items(session, menus, ids=sorted(pending)):
+                for item in board_items(session, menus, ids=sorted(pending), zone=zone):
                     if not item.pending:
                         pending.discard(item.id)
                         frames.append(_frame("update", asdict(item)))
@@ -154,7 +158,8 @@ def index() -> str:
     """Show the latest messages and the open poll; the page's script then follows the event stream."""
     svc = services()
     with svc.db.session() as session:
-        items = board_items(session, svc.menus, limit=PAGE_MESSAGES, newest=True)
+        items = board_items(session, svc.menus, limit=PAGE_MESSAGES, newest=True,
+                            zone=parse_timezone(svc.config.timezone))
         poll = poll_snapshot(session)
     last_id = items[0].id if items else 0
     return render_template("radio/board.html", items=items, poll=poll, last_id=last_id)
@@ -169,7 +174,8 @@ def stream() -> Response:
     if last_id is None:
         return Response("Last-Event-ID (or after=) must be a message id: digits only\n", status=400,
                         mimetype="text/plain")
-    body = events(svc.db, svc.menus, last_id, seconds=svc.config.board_stream_seconds)
+    body = events(svc.db, svc.menus, last_id, seconds=svc.config.board_stream_seconds,
+                  zone=parse_timezone(svc.config.timezone))
     response = Response(stream_with_context(body), mimetype="text/event-stream")
     response.headers["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 
 from ivr.core.config import Config
 from ivr.core.db import database_for
-from ivr.core.models import Transcript, utcnow
+from ivr.core.models import Message, Transcript, utcnow
 from ivr.core.services import services
 from ivr.radio.board import events, parse_last_id
 from tests.accountability.dataset import add_message
@@ -192,3 +193,19 @@ def test_board_shows_a_message_without_radio_consent_only_as_topic_place_languag
     assert item["id"] == mid and item["transcript"] == "" and item["on_air"] is False and item["pending"] is False
     assert (item["topic"], item["place"], item["language"]) == ("Water", "Ba", "English")
     assert "not for air" in page
+
+
+def test_board_times_are_the_hotlines_local_time(app: Flask, config: Config) -> None:
+    [mid] = add_messages(config, 1, transcript="the tap is dry")
+    stamp = datetime(2026, 1, 15, 22, 30)  # naive UTC, as stored
+    with database_for(config.database_url).session() as session:
+        session.get(Message, mid).created_at = stamp  # type: ignore[union-attr]
+    local = stamp.replace(tzinfo=UTC).astimezone(ZoneInfo(config.timezone))
+    assert f"{local:%H:%M}" != "22:30"  # the test means something only off UTC (Pacific/Fiji by default)
+    client = host(app, config)
+    page = client.get("/radio/board/").get_data(as_text=True)
+    row = page.split(f'id="message-{mid}"', 1)[1].split("</tr>", 1)[0]
+    assert f"<td>{local:%H:%M}</td>" in row and "22:30" not in row and "Time (UTC)" not in page
+    body = client.get("/radio/board/events?after=0").get_data(as_text=True)
+    item = json.loads(next(f["data"] for f in parse(body) if f.get("event") == "message"))
+    assert item["time"] == f"{local:%H:%M}"
