@@ -50,7 +50,7 @@ from ivr.core.models.base import utcnow  # noqa: E402
 from ivr.dashboard.inbox import InboxFilter, encode_cursor, inbox_query  # noqa: E402
 
 P95_TARGET_MS = 200.0
-PASSWORD = "benchmark password 0123"
+PASSWORD = "long-and-unlisted 0123 kava"
 AGENCY = "water"
 # The benchmarked agency holds half the messages; the other half is spread over the rest.
 OTHERS = ("health", "roads", "power", "police", "triage")
