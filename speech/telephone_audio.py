@@ -16,6 +16,8 @@ Why this format rather than keeping gTTS's MP3:
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,6 +127,38 @@ def write_telephone_wav(pcm: Pcm, path: Path) -> None:
     if pcm.sample_rate != TELEPHONE_SAMPLE_RATE:
         raise ValueError(f"expected {TELEPHONE_SAMPLE_RATE} Hz audio, got {pcm.sample_rate} Hz")
     soundfile.write(path, pcm.samples, pcm.sample_rate, subtype=TELEPHONE_SUBTYPE, format=TELEPHONE_FORMAT)
+
+
+def declared_seconds(data: bytes) -> float | None:
+    """Return the length an audio file's header declares, or None when libsndfile cannot open it.
+
+    Read before decoding, so a file that says it is too long is refused without being decoded into memory.
+    """
+    try:
+        with soundfile.SoundFile(io.BytesIO(data)) as sound:
+            return sound.frames / sound.samplerate if sound.samplerate else 0.0
+    except (soundfile.SoundFileError, RuntimeError, EOFError, ValueError):
+        return None
+
+
+def store_playable_wav(pcm: Pcm, target: Path) -> AudioCheck:
+    """Write `pcm` as telephone WAV at `target` if a caller could hear it; return the check either way.
+
+    Written to a temporary file beside the target and renamed into place only when playable, so a
+    reader never sees half a file and a refused recording leaves nothing behind.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".wav.tmp")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        write_telephone_wav(to_telephone(pcm), temporary)
+        check = check_playable(temporary)
+        if check.playable:
+            os.replace(temporary, target)
+        return check
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def check_playable(path: Path, *, min_duration_s: float = MIN_SPEECH_SECONDS) -> AudioCheck:

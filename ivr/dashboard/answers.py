@@ -8,14 +8,10 @@ delivery job is enqueued only after that commit (store first, enqueue second).
 
 from __future__ import annotations
 
-import io
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import soundfile
 from sqlalchemy.orm import Session
 
 from ivr.core.audit import record_audit
@@ -24,7 +20,12 @@ from ivr.core.models import Answer, Message
 from ivr.core.models.accounts import User
 from ivr.core.queue import JobQueue
 from ivr.dashboard.messages import ActionRefused
-from speech.telephone_audio import UndecodableAudio, check_playable, decode, to_telephone, write_telephone_wav
+from speech.telephone_audio import (
+    UndecodableAudio,
+    declared_seconds,
+    decode,
+    store_playable_wav,
+)
 
 ACCEPTED = "WAV, MP3, OGG or FLAC"
 SOURCES = ("upload", "browser", "text")
@@ -43,15 +44,6 @@ def answers_dir(config: Config) -> Path:
     return config.data_dir / "answers"
 
 
-def _declared_seconds(data: bytes) -> float | None:
-    """Return the length the file's header declares, or None when libsndfile cannot open it."""
-    try:
-        with soundfile.SoundFile(io.BytesIO(data)) as sound:
-            return sound.frames / sound.samplerate if sound.samplerate else 0.0
-    except (soundfile.SoundFileError, RuntimeError, EOFError, ValueError):
-        return None
-
-
 def store_answer_audio(data: bytes, config: Config, message_id: int) -> StoredAudio:
     """Check an answer recording and write it as 8 kHz mono WAV; raise ActionRefused saying what was wrong."""
     if not data:
@@ -59,7 +51,7 @@ def store_answer_audio(data: bytes, config: Config, message_id: int) -> StoredAu
     if len(data) > config.answer_upload_max_bytes:
         raise ActionRefused(f"the audio file has {len(data)} bytes, more than the "
                             f"{config.answer_upload_max_bytes} allowed")
-    seconds = _declared_seconds(data)
+    seconds = declared_seconds(data)
     if seconds is None:
         raise ActionRefused(f"the file is not audio this hotline can read ({ACCEPTED})")
     if seconds > config.answer_max_seconds:
@@ -73,21 +65,11 @@ def store_answer_audio(data: bytes, config: Config, message_id: int) -> StoredAu
     if pcm.duration_s > config.answer_max_seconds:
         raise ActionRefused(f"the recording lasts {pcm.duration_s:.0f} s; an answer may last at most "
                             f"{config.answer_max_seconds} s")
-    folder = answers_dir(config) / str(message_id)
-    folder.mkdir(parents=True, exist_ok=True)
     # A random name: a second answer never overwrites the first, and names cannot be guessed.
     name = f"{secrets.token_hex(8)}.wav"
-    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".answer.", suffix=".wav.tmp")
-    os.close(handle)
-    temporary = Path(tmp)
-    try:
-        write_telephone_wav(to_telephone(pcm), temporary)
-        check = check_playable(temporary)
-        if not check.playable:
-            raise ActionRefused("the recording cannot be played to a caller: " + "; ".join(check.problems))
-        os.replace(temporary, folder / name)
-    finally:
-        temporary.unlink(missing_ok=True)
+    check = store_playable_wav(pcm, answers_dir(config) / str(message_id) / name)
+    if not check.playable:
+        raise ActionRefused("the recording cannot be played to a caller: " + "; ".join(check.problems))
     return StoredAudio(f"{message_id}/{name}", check.duration_s)
 
 

@@ -10,14 +10,14 @@ passed (os.replace is atomic): on any error the previous audio stays in service,
 
 from __future__ import annotations
 
-import io
-import os
-import tempfile
 from pathlib import Path
 
-import soundfile
-
-from speech.telephone_audio import UndecodableAudio, check_playable, decode, to_telephone, write_telephone_wav
+from speech.telephone_audio import (
+    UndecodableAudio,
+    declared_seconds,
+    decode,
+    store_playable_wav,
+)
 
 MAX_SECONDS = 60.0  # a prompt callers sit through; longer is almost surely the wrong file
 ACCEPTED = "WAV, MP3, OGG or FLAC"
@@ -46,7 +46,7 @@ def store_recording(data: bytes, *, folder: Path, language: str, prompt_id: str,
         raise refuse("the file is empty")
     if len(data) > max_bytes:
         raise refuse(f"the file has {len(data)} bytes, more than the {max_bytes} allowed")
-    seconds = _declared_seconds(data)
+    seconds = declared_seconds(data)
     if seconds is None:
         raise refuse(f"it is not audio this hotline can read ({ACCEPTED})")
     if seconds > MAX_SECONDS:
@@ -60,26 +60,7 @@ def store_recording(data: bytes, *, folder: Path, language: str, prompt_id: str,
         raise refuse("it holds no sound (0 seconds)")
     if pcm.duration_s > MAX_SECONDS:
         raise refuse(f"it lasts {pcm.duration_s:.0f} s; a prompt may last at most {MAX_SECONDS:.0f} s")
-    target_dir = folder / language
-    target_dir.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=target_dir, prefix=f".{prompt_id}.", suffix=".wav.tmp")
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        write_telephone_wav(to_telephone(pcm), temporary)
-        check = check_playable(temporary)
-        if not check.playable:
-            raise refuse("; ".join(check.problems))
-        os.replace(temporary, target_dir / f"{prompt_id}.wav")
-    finally:
-        temporary.unlink(missing_ok=True)
+    check = store_playable_wav(pcm, folder / language / f"{prompt_id}.wav")
+    if not check.playable:
+        raise refuse("; ".join(check.problems))
     return check.duration_s
-
-
-def _declared_seconds(data: bytes) -> float | None:
-    """Return the length the file's header declares, or None when libsndfile cannot open it."""
-    try:
-        with soundfile.SoundFile(io.BytesIO(data)) as sound:
-            return sound.frames / sound.samplerate if sound.samplerate else 0.0
-    except (soundfile.SoundFileError, RuntimeError, EOFError, ValueError):
-        return None

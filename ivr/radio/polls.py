@@ -17,9 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -33,7 +31,11 @@ from sqlalchemy.orm import Session
 from ivr.core.models import utcnow
 from ivr.core.models.radio import RadioPoll, RadioPollVote
 from speech.espeak_voice import EspeakVoice
-from speech.telephone_audio import UndecodableAudio, check_playable, decode, to_telephone, write_telephone_wav
+from speech.telephone_audio import (
+    UndecodableAudio,
+    decode,
+    store_playable_wav,
+)
 from speech.tts import render
 from speech.tts_errors import TTSError
 
@@ -267,20 +269,11 @@ def record_question(session: Session, poll_id: int, language: str, data: bytes, 
     if pcm.duration_s > MAX_RECORDED_SECONDS:
         raise PollRefused(f"the recording lasts {pcm.duration_s:.0f} s; a question may last at most "
                           f"{MAX_RECORDED_SECONDS:.0f} s")
-    folder = data_dir / "polls" / str(poll_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".question.", suffix=".wav.tmp")
-    os.close(handle)
-    temporary = Path(tmp)
-    try:
-        write_telephone_wav(to_telephone(pcm), temporary)
-        check = check_playable(temporary)
-        if not check.playable:
-            raise PollRefused(f"the recording cannot be played to callers: {'; '.join(check.problems)}")
-        digest = hashlib.sha256(temporary.read_bytes()).hexdigest()
-        temporary.replace(folder / f"{language}.wav")
-    finally:
-        temporary.unlink(missing_ok=True)
+    target = data_dir / "polls" / str(poll_id) / f"{language}.wav"
+    check = store_playable_wav(pcm, target)
+    if not check.playable:
+        raise PollRefused(f"the recording cannot be played to callers: {'; '.join(check.problems)}")
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
     audio = json.loads(poll.audio)
     audio[language] = {"path": f"{poll_id}/{language}.wav", "sha256": digest, "recorded": "1"}
     poll.audio = json.dumps(audio)
