@@ -99,6 +99,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(poll_pages.bp)
     app.register_blueprint(poll_pages.audio_bp)
 
+    from ivr.core import backlog
     from ivr.core.problems import message_problems, refused_callbacks
 
     @app.get("/health")
@@ -107,10 +108,12 @@ def create_app(config: Config | None = None) -> Flask:
         svc = services()
         problems: dict[str, int] = {}
         refused: dict[str, int] = {}
+        waiting: dict[str, object] | None = None
         try:
             with svc.db.session() as session:
                 session.execute(text("SELECT 1"))
                 problems, refused = message_problems(session), refused_callbacks(session)
+                waiting = backlog.measure(session).as_dict()
             db_ok = True
         except Exception:  # a health check reports failure, it does not raise it
             db_ok = False
@@ -118,7 +121,9 @@ def create_app(config: Config | None = None) -> Flask:
                 "queue": "rq" if svc.config.redis_url else "inline",
                 "languages": list(svc.offered_languages()),
                 # Counts and reasons only ("failed: disk full"): an operator sees a failure without a shell.
-                "message_problems": problems, "callbacks_refused_24h": refused}
+                "message_problems": problems, "callbacks_refused_24h": refused,
+                # Callers first: transcription may fall behind on a busy line; how far, and for how long.
+                "transcription_backlog": waiting}
         return jsonify(body), (200 if db_ok else 503)  # type: ignore[return-value]
 
     return app

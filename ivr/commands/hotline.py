@@ -121,6 +121,9 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
                "another terminal:  .venv/bin/hotline call")
     cmd = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
            "--threads", str(threads), "--worker-class", "gthread", "--access-logfile", "-",
+           # Twilio keeps its connection between a call's webhooks, which come seconds apart: gunicorn's own 2 s
+           # would close it just as a caller's next webhook arrives on it (a reset, and the call fails).
+           "--keep-alive", "15",
            # The access log format leaves out the query string and form: they can carry a phone number.
            "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms', "ivr:create_app()"]
     raise SystemExit(run_group(cmd))

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ivr.commands.cli import load_config
-from ivr.core import pipeline, runtime
+from ivr.core import backlog, pipeline, runtime
 from ivr.core.db import database_for
 from ivr.core.models import Message, Notification
 from ivr.core.models.delivery import FAILED as DELIVERY_FAILED
@@ -55,6 +55,7 @@ def jobs(ctx: click.Context, as_json: bool) -> None:
         rows += _notification_rows(session)
         rows += _delivery_rows(session)
         refused = refused_callbacks(session)
+        behind = backlog.measure(session)
     failed = []
     if config.redis_url:
         from redis.exceptions import RedisError
@@ -66,6 +67,8 @@ def jobs(ctx: click.Context, as_json: bool) -> None:
         except RedisError as exc:
             click.echo(f"Redis is not answering ({type(exc).__name__}): failed RQ jobs unknown", err=True)
     if as_json:
+        if behind.messages:  # like the refusals: a line only when there is something to say
+            click.echo(json.dumps({"transcription_backlog": behind.as_dict()}))
         if refused:
             click.echo(json.dumps({"callbacks_refused_24h": refused}))
         for row in rows:
@@ -74,6 +77,7 @@ def jobs(ctx: click.Context, as_json: bool) -> None:
             click.echo(json.dumps(job))
         return
     click.echo("messages by pipeline state: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "none"))
+    click.echo(behind.describe())
     for row in rows:
         if "delivery" in row:
             click.echo(f"  delivery {row['delivery']} ({row['kind']}, {row['attempts']} call(s)): {row['state']} "

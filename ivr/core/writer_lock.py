@@ -9,6 +9,10 @@ rollback: a waiting writer sleeps in the kernel and wakes the moment the lock is
 
 A thread that already holds the lock through one connection and writes through a second does not
 wait for itself: that second connection falls back on SQLite's own busy timeout, as before.
+
+Within a process, writers first queue on a threading lock of that database file, so at most one
+thread per process waits on the flock: when a hundred callers' webhooks write at once, each release
+wakes one waiting thread instead of every thread of both processes, and they run in turn.
 """
 
 from __future__ import annotations
@@ -24,6 +28,23 @@ WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "BEGIN", "CREATE
 
 _holding: dict[int, int] = {}  # thread id -> how many of its connections hold a writer lock
 _holding_lock = threading.Lock()
+_turns: dict[str, threading.Lock] = {}  # lock file -> this process's queue for it
+
+
+def _turn(path: str) -> threading.Lock:
+    with _holding_lock:
+        return _turns.setdefault(path, threading.Lock())
+
+
+def _after_fork() -> None:
+    """A forked child (RQ's work horse) starts with fresh locks: a parent's thread may have held one."""
+    global _holding_lock
+    _holding_lock = threading.Lock()
+    _holding.clear()
+    _turns.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def lock_path(database_path: str) -> str:
@@ -40,6 +61,7 @@ def connection_class(database_path: str) -> type[sqlite3.Connection]:
     class LockedConnection(sqlite3.Connection):
         _lock_fd: int | None = None
         _lock_thread = 0
+        _turn: threading.Lock | None = None
 
         def cursor(self, factory: Any = None) -> sqlite3.Cursor:  # type: ignore[override]
             return super().cursor(LockedCursor)  # sqlite3's own execute() shortcuts come here too
@@ -52,13 +74,19 @@ def connection_class(database_path: str) -> type[sqlite3.Connection]:
             with _holding_lock:
                 if _holding.get(me):
                     return  # this thread writes through another connection already: never wait for ourselves
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            turn = _turn(path)
+            turn.acquire()  # this process's writers one at a time; released in drop_lock
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)  # releases the GIL while it waits
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)  # releases the GIL while it waits
+                except BaseException:
+                    os.close(fd)
+                    raise
             except BaseException:
-                os.close(fd)
+                turn.release()
                 raise
-            self._lock_fd, self._lock_thread = fd, me
+            self._lock_fd, self._lock_thread, self._turn = fd, me, turn
             with _holding_lock:
                 _holding[me] = _holding.get(me, 0) + 1
 
@@ -66,14 +94,18 @@ def connection_class(database_path: str) -> type[sqlite3.Connection]:
             """Let the next writer in once this connection's transaction has ended."""
             if self._lock_fd is None or (self.in_transaction and not force):
                 return
-            fd, self._lock_fd = self._lock_fd, None
+            fd, turn, self._lock_fd, self._turn = self._lock_fd, self._turn, None, None
             with _holding_lock:  # the thread that took it: a pool may close the connection from another
                 left = _holding.get(self._lock_thread, 1) - 1
                 if left > 0:
                     _holding[self._lock_thread] = left
                 else:
                     _holding.pop(self._lock_thread, None)
-            os.close(fd)  # closing the only descriptor of the open file releases its flock
+            try:
+                os.close(fd)  # closing the only descriptor of the open file releases its flock
+            finally:
+                if turn is not None and turn.locked():
+                    turn.release()  # a plain Lock: the pool may close the connection from another thread
 
         def commit(self) -> None:
             try:

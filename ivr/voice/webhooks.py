@@ -191,6 +191,9 @@ def _carried_state() -> CallState | None:
 # Effects after which the stored state must be current: the end-of-call callback keeps a recording
 # the caller neither kept nor discarded, and needs to know which.
 STATE_EFFECTS = frozenset({"keep_message", "discard_recording"})
+# Effects whose writes are bookkeeping a power cut may lose (ivr/core/db.py light_writes): the call's row,
+# the caller's language. Every other effect (a kept message, a vote, a withdrawal) waits for the disk.
+LIGHT_EFFECTS = frozenset({"remember_language"})
 
 
 def _respond(svc: Services, session: Session, row: CallRow, state: CallState, event: Event, *,
@@ -205,6 +208,8 @@ def _respond(svc: Services, session: Session, row: CallRow, state: CallState, ev
     outcome = next_step(svc.menus, state, event, ctx)
     if svc.config.call_funnel:
         count_step(svc.funnel, svc.menus.flow, state, event, outcome)  # in memory: written in batches
+    if LIGHT_EFFECTS.issuperset(outcome.step.effects):
+        svc.db.light_writes(session)
     new_state = outcome.state
     if outcome.step.effects:
         new_state = _apply_effects(svc, session, row, state, outcome)
@@ -290,6 +295,8 @@ def incoming() -> Response:
         if not look.known:
             outcome = next_step(svc.menus, CallState(), Start(language=look.language),
                                 _context(svc, session, lambda: digest))
+            if LIGHT_EFFECTS.issuperset(outcome.step.effects):
+                svc.db.light_writes(session)  # the call's and caller's rows: bookkeeping
             arrival = calls.arrive(session, sid, digest, outcome.state)
         if arrival is None:
             # A repeated incoming webhook finds the call already started: it starts again from the top.
