@@ -21,6 +21,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import weakref
 from typing import Any
 
 # Statements that start (or join) a write transaction; SELECT and PRAGMA reads never wait.
@@ -29,6 +30,7 @@ WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "BEGIN", "CREATE
 _holding: dict[int, int] = {}  # thread id -> how many of its connections hold a writer lock
 _holding_lock = threading.Lock()
 _turns: dict[str, threading.Lock] = {}  # lock file -> this process's queue for it
+_lockers: weakref.WeakSet[Any] = weakref.WeakSet()  # connections of this process holding a lock now
 
 
 def _turn(path: str) -> threading.Lock:
@@ -37,11 +39,20 @@ def _turn(path: str) -> threading.Lock:
 
 
 def _after_fork() -> None:
-    """A forked child (RQ's work horse) starts with fresh locks: a parent's thread may have held one."""
+    """A forked child (RQ's work horse) starts with fresh locks: a parent's thread may have held one.
+
+    The child's copy of a held lock's descriptor is closed too: while it stayed open, the parent's
+    release would not free the flock, and the child would wait for itself forever.
+    """
     global _holding_lock
     _holding_lock = threading.Lock()
     _holding.clear()
     _turns.clear()
+    for conn in list(_lockers):
+        fd, conn._lock_fd, conn._turn = conn._lock_fd, None, None
+        if fd is not None:
+            os.close(fd)
+    _lockers.clear()
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -64,7 +75,17 @@ def connection_class(database_path: str) -> type[sqlite3.Connection]:
         _turn: threading.Lock | None = None
 
         def cursor(self, factory: Any = None) -> sqlite3.Cursor:  # type: ignore[override]
-            return super().cursor(LockedCursor)  # sqlite3's own execute() shortcuts come here too
+            return super().cursor(LockedCursor)
+
+        # sqlite3's shortcuts run their statement in C, past LockedCursor: send them through a cursor.
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            return self.cursor().execute(sql, *args)
+
+        def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            return self.cursor().executemany(sql, *args)
+
+        def executescript(self, script: str) -> sqlite3.Cursor:
+            return self.cursor().executescript(script)
 
         def take_lock(self, sql: str) -> None:
             """Wait for the writer lock before a statement that writes, unless this connection has it."""
@@ -89,10 +110,11 @@ def connection_class(database_path: str) -> type[sqlite3.Connection]:
             self._lock_fd, self._lock_thread, self._turn = fd, me, turn
             with _holding_lock:
                 _holding[me] = _holding.get(me, 0) + 1
+                _lockers.add(self)
 
         def drop_lock(self, *, force: bool = False) -> None:
             """Let the next writer in once this connection's transaction has ended."""
-            if self._lock_fd is None or (self.in_transaction and not force):
+            if self._lock_fd is None or (not force and self.in_transaction):
                 return
             fd, turn, self._lock_fd, self._turn = self._lock_fd, self._turn, None, None
             with _holding_lock:  # the thread that took it: a pool may close the connection from another
@@ -101,6 +123,7 @@ def connection_class(database_path: str) -> type[sqlite3.Connection]:
                     _holding[self._lock_thread] = left
                 else:
                     _holding.pop(self._lock_thread, None)
+                _lockers.discard(self)
             try:
                 os.close(fd)  # closing the only descriptor of the open file releases its flock
             finally:
@@ -128,11 +151,17 @@ def connection_class(database_path: str) -> type[sqlite3.Connection]:
     class LockedCursor(sqlite3.Cursor):
         def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
             self.connection.take_lock(sql)  # type: ignore[attr-defined]
-            return super().execute(sql, *args)
+            try:
+                return super().execute(sql, *args)
+            finally:
+                self.connection.drop_lock()  # type: ignore[attr-defined]  # only if it committed itself
 
         def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
             self.connection.take_lock(sql)  # type: ignore[attr-defined]
-            return super().executemany(sql, *args)
+            try:
+                return super().executemany(sql, *args)
+            finally:
+                self.connection.drop_lock()  # type: ignore[attr-defined]
 
         def executescript(self, script: str) -> sqlite3.Cursor:
             self.connection.take_lock("BEGIN")  # type: ignore[attr-defined]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import fcntl
+import multiprocessing
 import os
 import sqlite3
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -126,3 +128,44 @@ def test_a_waiting_writer_of_another_thread_goes_on_once_the_first_commits(tmp_p
     thread.join()
     assert sorted(r[0] for r in first.execute("SELECT x FROM t")) == [1, 2]
     first.close()
+
+
+def _write_in_forked_child(database: str, out: Any) -> None:
+    conn = sqlite3.connect(database, factory=connection_class(database), isolation_level=None)
+    conn.execute("CREATE TABLE IF NOT EXISTS notes (body TEXT)")
+    conn.execute("INSERT INTO notes VALUES ('from the child')")
+    conn.close()
+    out.send("written")
+
+
+def test_a_child_forked_while_a_thread_holds_the_lock_writes_once_that_thread_lets_go(tmp_path: Path) -> None:
+    """A fork copies the holder's descriptor: the child closes its copy, or the parent's release frees nothing."""
+    database = str(tmp_path / "forked.sqlite3")
+    holder = sqlite3.connect(database, factory=connection_class(database), check_same_thread=False)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        holder.take_lock("INSERT")  # type: ignore[attr-defined]  # what a first write does
+        holding.set()
+        release.wait(30)
+        holder.commit()  # ends the (empty) transaction and lets the next writer in
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        ctx = multiprocessing.get_context("fork")
+        receive, send = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=_write_in_forked_child, args=(database, send))
+        child.start()
+        assert not receive.poll(1.0)  # the child waits its turn...
+        release.set()
+        assert receive.poll(20), "the child never wrote: its copy of the parent's descriptor kept the lock"
+        assert receive.recv() == "written"
+        child.join(10)
+        assert child.exitcode == 0
+    finally:
+        release.set()
+        thread.join(10)
+        holder.close()
+    assert lock_is_free(Path(database))
