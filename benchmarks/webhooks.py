@@ -91,6 +91,7 @@ class Server:
     log_path: Path
     access_log: Path
     _access_offset: int = 0
+    rq_workers: RQWorkers | None = None  # the production shape's `hotline worker`s: their CPU is the jobs'
 
     def take_server_times(self) -> list[float]:
         """Return the webhook durations (ms) gunicorn logged since the last call: no client in them."""
@@ -138,7 +139,8 @@ class Server:
         except (OSError, ValueError, IndexError):
             return None
         tick = os.sysconf("SC_CLK_TCK")
-        return web / tick, jobs / tick
+        queued = self.rq_workers.cpu_seconds() if self.rq_workers is not None else 0.0
+        return web / tick, jobs / tick + queued
 
     def log_count(self, *needles: str) -> int:
         """Count the lines of the server's log that contain any of the needles."""
@@ -237,7 +239,7 @@ class Result:
     error_kinds: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     calls: int = 0
-    cpu_seconds: float | None = None  # the web workers and the job processes they started
+    cpu_seconds: float | None = None  # the web workers, the job processes they started and any `hotline worker`s
     web_cpu_seconds: float | None = None  # the web workers alone (webhooks, inline job threads)
     client_cpu_seconds: float = 0.0
     other_load: float | None = None  # share of all cores used by processes outside the benchmark
@@ -670,7 +672,7 @@ def run(levels: list[int], calls: int, timeout: float, drain_limit: float,
             wait_healthy(ours)
             wait_healthy(bare)
             if redis:
-                workers = RQWorkers.start(rq_workers, env, Path(tmp))
+                workers = ours.rq_workers = RQWorkers.start(rq_workers, env, Path(tmp))
             progress(f"ours on {ours.base_url}, bare on {bare.base_url}; warming up")
             warm_up(ours, bare, media, menus, wavs, deadline)
             wait_drained(ours.base_url, drain_limit, deadline)
@@ -929,7 +931,8 @@ def table(report: dict[str, Any]) -> str:
                      f"{_share(o):>4} / {_share(b):>3}  "
                      + (f"{busy:.0f} s" if busy is not None else "> drain limit"))
     lines.append("server = durations in gunicorn's access log; cpu = ours / bare, ms per webhook (web: the gunicorn\n"
-                 "workers; server: the workers and the job processes they started; client: this process);\n"
+                 "workers; server: the workers, the job processes they started and the `hotline worker`s;\n"
+                 "client: this process);\n"
                  "others = share of the cores used by processes outside this benchmark meanwhile;\n"
                  "bare is measured once ours is idle again")
     measured = [*report["levels"], *report["paced"]]

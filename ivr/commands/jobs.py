@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,8 @@ from ivr.core.models.delivery import FAILED as DELIVERY_FAILED
 from ivr.core.models.delivery import HELD, Delivery
 from ivr.core.problems import refused_callbacks
 from ivr.voice.outbound_calls import CHOSEN_HOLDS
+
+WORKER_NICENESS = 10  # `hotline worker --niceness`: the web server's callers first on a shared machine
 
 
 def register(group: click.Group) -> None:
@@ -169,11 +172,18 @@ def jobs_retry(job_id: str | None, retry_all: bool) -> None:
 @click.option("--sweep-every", type=click.FloatRange(0), default=60.0, show_default=True,
               help="Seconds between sweeper runs (0 = off).")
 @click.option("--name", default=None, help="Worker name (default: RQ's).")
-def worker(burst: bool, languages: str | None, sweep_every: float, name: str | None) -> None:
+@click.option("--niceness", type=click.IntRange(0, 19), default=WORKER_NICENESS, show_default=True,
+              help="CPU niceness: a worker on the web server's machine yields the cores to live calls "
+                   "(0 on a machine of its own).")
+def worker(burst: bool, languages: str | None, sweep_every: float, name: str | None, niceness: int) -> None:
     """Work background jobs from Redis (needs REDIS_URL); speech models load once, at start."""
     config = load_config()
     if not config.redis_url:
         raise click.ClickException("REDIS_URL is not set: without Redis, `hotline serve` runs jobs itself")
+    if niceness:
+        # Not SCHED_IDLE, as the transcription child of the inline queue has: a worker writes to the
+        # database, and one starved of all CPU while it holds a lock would stall the webhooks behind it.
+        os.nice(niceness)
     if languages is None:
         from menus import load_menus
 
