@@ -98,7 +98,9 @@ def test_stream_without_id_starts_from_the_beginning_and_after_query_works(app: 
 def test_events_generator_sees_a_message_added_while_streaming_and_heartbeats(config: Config, app: Flask) -> None:
     svc = services(app)
     first = add_messages(config, 1, transcript="first one")[0]
-    stream = events(svc.db, svc.menus, first, seconds=1.5, tick=0.05, heartbeat=0.2)
+    # A long stream, left as soon as it has shown both: how long adding a message takes on a busy
+    # machine must not decide whether a quiet stretch (and its heartbeat) fits before the end.
+    stream = events(svc.db, svc.menus, first, seconds=30, tick=0.05, heartbeat=0.2)
     assert next(stream).startswith("retry:")
     frames = []
     added = None
@@ -106,6 +108,9 @@ def test_events_generator_sees_a_message_added_while_streaming_and_heartbeats(co
         frames.extend(parse(chunk))
         if added is None:
             added = add_messages(config, 1, transcript=None)[0]  # arrives mid-stream, not yet transcribed
+        elif any(f.get("event") == "message" for f in frames) and any("comment" in f for f in frames):
+            break
+    stream.close()
     assert added is not None
     assert [int(f["id"]) for f in frames if f.get("event") == "message"] == [added]
     assert any("comment" in f for f in frames)  # quiet stretches carry heartbeats
