@@ -86,10 +86,14 @@ def recording_body_limit() -> None:
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(_exc: RequestEntityTooLarge) -> Response | tuple[str, int]:
-    """Say how big a recorded question may be, instead of a bare 413."""
+    """Say how big a recorded question may be (or that a poll's form was too big), instead of a bare 413."""
+    if request.endpoint == "polls.record":
+        reason = (f"Recording not kept: the audio is larger than the {MAX_RECORDED_BYTES} bytes allowed "
+                  f"(a question may last at most {MAX_RECORDED_SECONDS:.0f} s).")
+    else:
+        reason = "Not done: the form was larger than this page accepts."
     # refill=False: the body was refused unread, and reading request.form again would only raise again.
-    return _refused(f"Recording not kept: the audio is larger than the {MAX_RECORDED_BYTES} bytes allowed "
-                    f"(a question may last at most {MAX_RECORDED_SECONDS:.0f} s).", 413, refill=False)
+    return _refused(reason, 413, refill=False)
 
 
 def _plain_for_recorder(exc: HTTPException) -> Response | HTTPException:
