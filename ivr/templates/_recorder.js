@@ -1,8 +1,8 @@
 // The browser recorder shared by the message page, the browser phone and the polls page. Each page includes
-// it inside its one nonce'd script (the CSP runs nothing else), so `recorder` stays local to that script.
+// it inside its one nonce'd script (the CSP runs nothing else), so `hotlineRecorder` stays local to that script.
 // MediaRecorder takes the microphone; a take is turned into 16-bit PCM WAV, 16 kHz mono, which every upload
 // route accepts and converts to 8 kHz telephone audio itself.
-var recorder = (function () {
+var hotlineRecorder = (function () {
   var RATE = 16000;
   var CANNOT = "This browser cannot record; upload a file instead.";
 

@@ -189,6 +189,17 @@ def test_a_take_longer_than_the_app_wide_body_limit_is_kept_and_audited(
     assert audit_rows(poll.app, poll.poll_id) == [(poll.host_id, "lang=fj source=browser")]
 
 
+def test_one_recorder_script_serves_every_page_that_records() -> None:
+    templates = Path(__file__).resolve().parents[2] / "ivr" / "templates"
+    users = {"dashboard/message.html", "operator/phone.html", "radio/polls.html"}
+    for path in templates.rglob("*.html"):
+        text = path.read_text()
+        name = path.relative_to(templates).as_posix()
+        assert ('{% include "_recorder.js" %}' in text) is (name in users), name
+        # No page keeps its own copy of the microphone or the WAV encoder.
+        assert "getUserMedia" not in text and '"RIFF"' not in text, name
+
+
 # ---- in headless Chromium ----------------------------------------------------------------------------------
 
 
