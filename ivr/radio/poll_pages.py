@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ivr.core.audit import record_audit
 from ivr.core.auth import current_user, login_required
@@ -19,6 +20,7 @@ from ivr.core.services import services
 from ivr.radio.polls import (
     MAX_OPTIONS,
     MAX_RECORDED_BYTES,
+    MAX_RECORDED_SECONDS,
     PollRefused,
     check_poll,
     close_poll,
@@ -33,22 +35,76 @@ bp.after_request(secure_page)
 audio_bp = Blueprint("poll_audio", __name__, url_prefix="/polls")
 
 LANG = re.compile(r"^[a-z]{2,3}$")
+FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the other fields around a recorded question
+RECORDER = "recorder"  # the X-Requested-With of the page's own recorder: it wants a status and a plain reason
 
 
-def _page(error: str = "", status: int = 200) -> tuple[str, int]:
+def _from_recorder() -> bool:
+    return request.headers.get("X-Requested-With") == RECORDER
+
+
+def _refused(reason: str, status: int, *, refill: bool = True) -> Response | tuple[str, int]:
+    """Refuse a request: the recorder gets the reason as plain text to show, a form post the page again."""
+    if _from_recorder():
+        return Response(reason, status=status, mimetype="text/plain")
+    return _page(reason, status, refill=refill)
+
+
+def _page(error: str = "", status: int = 200, *, refill: bool = True) -> tuple[str, int]:
     svc = services()
     with svc.db.session() as session:
         polls = list(session.query(RadioPoll).order_by(RadioPoll.id.desc()).limit(20))
         rows = [(p, poll_results(session, p.id)) for p in polls]
     offered = {p.id: offered_languages(p, svc.say_voices) for p in polls}
+    recorded = {p.id: recorded_languages(p) for p in polls}
+    # The page's recorder is offered where a recording is needed (or is what callers hear now, to redo it).
+    recordable = {p.id: [lang for lang, yes in offered[p.id].items() if not yes or lang in recorded[p.id]]
+                  for p in polls}
     return render_template("radio/polls.html", rows=rows, languages=svc.menus.languages, max_options=MAX_OPTIONS,
-                           error=error, form=request.form if error else {}, offered=offered), status
+                           error=error, form=request.form if error and refill else {}, offered=offered,
+                           recorded=recorded, recordable=recordable, max_seconds=int(MAX_RECORDED_SECONDS),
+                           max_bytes=MAX_RECORDED_BYTES), status
 
 
 def offered_languages(poll: RadioPoll, say_voices: Mapping[str, str]) -> dict[str, bool]:
     """Say, per language of the poll, whether its callers are offered it (as ivr/voice/poll_offer.py decides)."""
     spoken, audio = json.loads(poll.spoken), json.loads(poll.audio)
     return {lang: lang in audio or bool(say_voices.get(lang) and spoken.get(lang)) for lang in say_voices}
+
+
+def recorded_languages(poll: RadioPoll) -> set[str]:
+    """Return the languages whose question callers hear in a host's recording (not a rendered voice)."""
+    return {lang for lang, entry in json.loads(poll.audio).items() if entry.get("recorded")}
+
+
+@bp.before_request
+def recording_body_limit() -> None:
+    """Let the recording route (only) take a question's audio up to MAX_RECORDED_BYTES."""
+    if request.endpoint == "polls.record":
+        request.max_content_length = MAX_RECORDED_BYTES + FORM_OVERHEAD
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_exc: RequestEntityTooLarge) -> Response | tuple[str, int]:
+    """Say how big a recorded question may be (or that a poll's form was too big), instead of a bare 413."""
+    if request.endpoint == "polls.record":
+        reason = (f"Recording not kept: the audio is larger than the {MAX_RECORDED_BYTES} bytes allowed "
+                  f"(a question may last at most {MAX_RECORDED_SECONDS:.0f} s).")
+    else:
+        reason = "Not done: the form was larger than this page accepts."
+    # refill=False: the body was refused unread, and reading request.form again would only raise again.
+    return _refused(reason, 413, refill=False)
+
+
+def _plain_for_recorder(exc: HTTPException) -> Response | HTTPException:
+    """Give the page's recorder a refusal it can show (stale CSRF token, login ended, wrong role) as plain text."""
+    if not _from_recorder():
+        return exc
+    return Response(f"Recording not kept: {exc.description}", status=exc.code, mimetype="text/plain")
+
+
+for _status in (400, 401, 403):
+    bp.register_error_handler(_status, _plain_for_recorder)
 
 
 @bp.get("/")
@@ -97,9 +153,15 @@ def close(poll_id: int) -> Response | tuple[str, int]:
 @bp.post("/<int:poll_id>/recording")
 @login_required("radio")
 def record(poll_id: int) -> Response | tuple[str, int]:
-    """Keep the host's recording of the question in one language (`lang`, file `audio`): then it is offered."""
+    """Keep the host's recording of the question in one language (`lang`, file `audio`): then it is offered.
+
+    The upload form and the page's recorder (`source=browser`, header X-Requested-With: recorder) post the
+    same fields and pass the same checks; the recorder is answered 201 with the page to reload, or the
+    refusal's status with its reason as plain text.
+    """
     svc = services()
     lang = request.form.get("lang", "")
+    source = "browser" if request.form.get("source") == "browser" else "upload"
     sent = request.files.get("audio")
     try:
         if sent is None or not sent.filename:
@@ -109,10 +171,14 @@ def record(poll_id: int) -> Response | tuple[str, int]:
             record_question(session, poll_id, lang, data, data_dir=svc.config.data_dir,
                             languages=tuple(svc.menus.languages))
             user = current_user()
-            record_audit(session, user.id if user else None, "poll_recording", "radio_poll", poll_id, f"lang={lang}")
+            record_audit(session, user.id if user else None, "poll_recording", "radio_poll", poll_id,
+                         f"lang={lang} source={source}")
     except PollRefused as exc:
-        return _page(f"Recording not kept: {exc}.", 400)
+        return _refused(f"Recording not kept: {exc}.", 400)
     flash(f"Recorded question kept: callers in {lang} are now offered poll {poll_id}.")
+    if _from_recorder():
+        # The recorder reloads the page itself (where the flash shows): answer where to go, not a redirect.
+        return Response(url_for("polls.index"), status=201, mimetype="text/plain")
     return redirect(url_for("polls.index"))  # type: ignore[return-value]
 
 

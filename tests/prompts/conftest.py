@@ -22,15 +22,20 @@ from flask import Flask
 
 from ivr import create_app
 from ivr.core.config import Config
+from ivr.voice.emulator import FlaskTransport, Phone, Script
+from ivr.voice.media_host import MediaHost
 from menus import load_menus
 from speech.espeak_voice import EspeakVoice
 from speech.telephone_audio import check_playable
 from speech.tts import PromptText, render_many
-from tests.conftest import AUDIO_DIR, make_config
+from tests.conftest import AUDIO_DIR, AUTH_TOKEN, make_config
 from tests.tts.conftest import FakeGoogleTTS, serve
 
 MENUS = Path(__file__).resolve().parents[2] / "menus"
 OPERATOR_TOKEN = "operator-token-0123456789"
+# A poll's question as callers hear it: typed in English and Fijian, but no voice speaks Fijian.
+POLL_SPOKEN = {"en": "Should the market open on Sundays? For yes press 1, for no press 2.",
+               "fj": "E dodonu me dola na makete ena Sigatabu? Kevaka io taba na 1, kevaka sega taba na 2."}
 # Every French prompt, and for English and Hindi what the language menu and a reference number need.
 PARTIAL = ("language_option", *(f"digit_{d}" for d in range(10)))
 
@@ -81,6 +86,19 @@ def record_humans(menus_dir: Path, language: str, prompt_ids: list[str] | tuple[
     files = speech_files()
     for i, pid in enumerate(prompt_ids):
         shutil.copyfile(files[i % len(files)], folder / f"{pid}.wav")
+
+
+def fijian_call(app: Flask, media: MediaHost, number: str, keys: list[str | None], base_url: str) -> list[str]:
+    """Place a call choosing Fijian (key 4) with these keys; return the URLs it played.
+
+    After the language menu (each option in its own language), nothing may be read by another language's voice.
+    """
+    phone = Phone(FlaskTransport(app.test_client()), AUTH_TOKEN, base_url, media, from_number=number)
+    log = phone.call(Script(keys))
+    chosen = next(i for i, h in enumerate(log.heard) if h.kind == "play" and "/prompts/fj/" in h.text
+                  and "language_option" not in h.text)
+    assert not [h for h in log.heard[chosen:] if h.kind == "say"]
+    return [h.text for h in log.heard if h.kind == "play"]
 
 
 @pytest.fixture

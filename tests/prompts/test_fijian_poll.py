@@ -13,25 +13,11 @@ from flask import Flask
 
 from ivr.core.services import services
 from ivr.radio.polls import check_poll, create_poll, poll_results
-from ivr.voice.emulator import FlaskTransport, Phone, Script
 from ivr.voice.media_host import MediaHost
 from menus import load_menus
 from tests.accounts_helpers import add_user, csrf_from, login
-from tests.conftest import AUDIO_DIR, AUTH_TOKEN, BASE_URL
-from tests.prompts.conftest import record_humans
-
-SPOKEN = {"en": "Should the market open on Sundays? For yes press 1, for no press 2.",
-          "fj": "E dodonu me dola na makete ena Sigatabu? Kevaka io taba na 1, kevaka sega taba na 2."}
-
-
-def _fijian_call(app: Flask, media: MediaHost, number: str, keys: list[str | None]) -> list[str]:
-    phone = Phone(FlaskTransport(app.test_client()), AUTH_TOKEN, BASE_URL, media, from_number=number)
-    log = phone.call(Script(keys))
-    # After the language menu (each option in its own language), nothing is read by another language's voice.
-    chosen = next(i for i, h in enumerate(log.heard) if h.kind == "play" and "/prompts/fj/" in h.text
-                  and "language_option" not in h.text)
-    assert not [h for h in log.heard[chosen:] if h.kind == "say"]
-    return [h.text for h in log.heard if h.kind == "play"]
+from tests.conftest import AUDIO_DIR, BASE_URL
+from tests.prompts.conftest import POLL_SPOKEN, fijian_call, record_humans
 
 
 def test_a_fijian_caller_is_offered_the_poll_once_its_question_is_recorded(
@@ -40,12 +26,12 @@ def test_a_fijian_caller_is_offered_the_poll_once_its_question_is_recorded(
     app = prompt_app(menus_dir=menus_copy, database_url=sqlite_url)
     svc = services(app)
     assert "fj" in svc.offered_languages()
-    draft = check_poll("Market on Sundays?", ["Yes", "No"], SPOKEN, tuple(svc.menus.languages))
+    draft = check_poll("Market on Sundays?", ["Yes", "No"], POLL_SPOKEN, tuple(svc.menus.languages))
     with svc.db.session() as session:
         poll_id = create_poll(session, draft, user_id=None, data_dir=svc.config.data_dir).id
 
     # The host typed the Fijian question, but nothing can speak it: not offered, and the page says so.
-    plays = _fijian_call(app, media, "+6797000001", ["4", None, None, None])
+    plays = fijian_call(app, media, "+6797000001", ["4", None, None, None], BASE_URL)
     assert not any("/prompts/fj/poll_offer.wav" in p for p in plays)
     add_user(svc.config, "host@station.example", "radio")
     host = app.test_client()
@@ -66,7 +52,7 @@ def test_a_fijian_caller_is_offered_the_poll_once_its_question_is_recorded(
     assert ok.status_code == 302, ok.get_data(as_text=True)
     assert 'data-lang="fj" data-offered="yes"' in host.get("/radio/polls/").get_data(as_text=True)
 
-    plays = _fijian_call(app, media, "+6797000002", ["4", "4", "1", None, None, None])
+    plays = fijian_call(app, media, "+6797000002", ["4", "4", "1", None, None, None], BASE_URL)
     assert any("/prompts/fj/poll_offer.wav" in p for p in plays)
     question = [p for p in plays if f"/polls/{poll_id}/fj.wav" in p]
     assert question
