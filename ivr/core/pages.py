@@ -1,7 +1,8 @@
 """What every dashboard page shares: security headers, a per-request script nonce, labels.
 
-The pages carry no JavaScript except the small recorder on a message page, allowed by a nonce
-that changes with every response; nothing else can run even if some text escaped escaping.
+A page carries at most one inline script, allowed by a nonce that changes with every response: the
+shared recorder (templates/_recorder.js) on the message page, the polls page and the browser phone,
+and the live board's event-stream reader. Nothing else can run even if some text escaped escaping.
 """
 
 from __future__ import annotations
