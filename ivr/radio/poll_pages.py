@@ -63,6 +63,7 @@ def _page(error: str = "", status: int = 200, *, refill: bool = True) -> tuple[s
     return render_template("radio/polls.html", rows=rows, languages=svc.menus.languages, max_options=MAX_OPTIONS,
                            error=error, form=request.form if error and refill else {}, offered=offered,
                            recorded=recorded, recordable=recordable, max_seconds=int(MAX_RECORDED_SECONDS),
+                           voiced={lang for lang, voice in svc.say_voices.items() if voice},
                            max_bytes=MAX_RECORDED_BYTES), status
 
 

@@ -4,6 +4,7 @@ has recorded its question (the typed text alone is never read by another languag
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,6 +39,10 @@ def test_a_fijian_caller_is_offered_the_poll_once_its_question_is_recorded(
     assert login(host, "host@station.example").status_code == 302
     page = host.get("/radio/polls/").get_data(as_text=True)
     assert 'data-lang="fj" data-offered="no"' in page and 'data-lang="en" data-offered="yes"' in page
+    # Why each is not offered: Fijian has no voice; French has one, but the host gave no French question.
+    lines = dict(re.findall(r'<li data-lang="(\w+)" data-offered="no">([^<]*)</li>', page))
+    assert "no voice speaks it" in lines["fj"] and "no question in this language" not in lines["fj"]
+    assert "no question in this language" in lines["fr"] and "no voice" not in lines["fr"]
 
     # A file that is not audio is refused, saying why; a real recording is kept and offered at once.
     token = csrf_from(page)
