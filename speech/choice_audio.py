@@ -21,7 +21,8 @@ from .audio import LINEAR, AudioSource, Pcm, load_audio, resample, to_pcm16
 
 PAD_SECONDS = 0.3
 MAX_SECONDS = 8.0
-# Both chosen by benchmarks/digits.py --fit on all three speakers, among its FRONT_ENDS.
+# Both chosen by benchmarks/digits.py --fit on all three speakers, among its FRONT_ENDS (held-out folds
+# chose linear with a hiss of 0 or 1e-3: the hiss helps one speaker and hurts another).
 NOISE_RMS = 0.0
 RESAMPLER = LINEAR
 NOISE_SEED = 18
