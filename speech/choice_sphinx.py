@@ -3,10 +3,9 @@
 The decoder searches a grammar of exactly the menu's words (one alternative per choice), with
 beams wide enough that its n-best list holds a path for nearly every word; the best path of each
 word gives that word's score, all from the same search so they compare. A per-word offset may
-correct the model's leanings on telephone audio. Silence and filler (breath, noise) between the
-edges of the answer and the word are made as likely as the word itself (`DECODER`): a caller's
-answer is a word inside noise and pauses, and a grammar that grudges them forces the noise into
-some word.
+correct the model's leanings on telephone audio. Silence and fillers (breath, noise) around the
+word cost nothing to insert (`DECODER`: probability 1.0 instead of the model's small defaults): a
+caller's answer is a word inside pauses and noise, which the defaults presumably push into a word.
 
 The confidence is the best word's share of a softmax over the scores (`CONFIDENCE`). A logistic
 curve over two measures of the answer (`Features`: the best word's lead over the runner-up, and the
