@@ -1,13 +1,17 @@
 """Callers who say the number instead of pressing it: whole calls through the emulator, real recordings.
 
-The spoken answers are real recordings of digit words (../shared/audio/digits, 8 kHz); which ones is
-chosen so that the recogniser's answer is known: sure, unsure but right, and so on (speech/choice.py).
+The spoken answers are real recordings of digit words (../shared/audio/digits, 8 kHz). Which ones is
+found by the shipped recogniser itself (`example`): the first recording of a digit that it hears
+sure, or unsure but right, with the very words the call listens for at that menu. When the
+recogniser changes, the examples follow it instead of breaking.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -18,12 +22,34 @@ from ivr.voice.emulator import CallLog, Phone, Script
 from ivr.voice.flow import CallState
 from ivr.voice.media_host import Fault, MediaHost
 from ivr.voice.spoken import choices_for, hear_choice
+from menus import load_menus
+from speech.choice import recognise_choice
 
-DIGITS = Path(__file__).resolve().parents[2] / ".." / "shared" / "audio" / "digits"
+ROOT = Path(__file__).resolve().parents[2]
+DIGITS = ROOT / ".." / "shared" / "audio" / "digits"
+SPEAKERS = ("jackson", "nicolas", "george")
 
 
 def said(name: str) -> bytes:
     return (DIGITS / f"{name}.wav").read_bytes()
+
+
+@functools.cache
+def example(digit: str, node: str, sure: bool | None, confirming: bool = False) -> str:
+    """Return the first recording of `digit` (by speaker, then take) heard as that digit at `node`.
+
+    `sure`: heard sure (True), unsure but right (False) or either (None); `confirming`: at the
+    "press or say one for yes" question, whose words are one/yes and two/no.
+    """
+    flow = load_menus(ROOT / "menus").flow
+    choices = choices_for(flow, flow.node(node), CallState(heard="1" if confirming else None), "en")
+    for speaker in SPEAKERS:
+        for take in range(50):
+            name = f"{digit}_{speaker}_{take}"
+            choice = recognise_choice(DIGITS / f"{name}.wav", choices, "en", None)
+            if choice.key == digit and (sure is None or choice.sure == sure):
+                return name
+    pytest.fail(f"no recording of {digit} is heard {'sure' if sure else 'unsure'} at {node}")
 
 
 def text(app: Flask, lang: str, prompt: str) -> str:
@@ -40,13 +66,13 @@ def test_a_whole_report_answered_by_voice_with_an_unsure_choice_confirmed(
     # Keys only at the language menu (no language yet, so nothing to listen in); every other menu by voice.
     steps: list[str | None] = ["1", None, "SAY", None, "SAY", None, "SAY", None, "SAY", None, "SAY", "REC",
                                None, "SAY"]
-    voices = [said("1_jackson_3"),  # main menu "one": heard, but not surely -> "You said one. Press or say one..."
-              said("1_jackson_0"),  # "one": yes
-              said("2_jackson_0"),  # topic: health
-              said("4_jackson_1"),  # place: Lautoka
-              said("1_jackson_2"),  # consent: share with the agency
-              speech_wav,           # the message itself, after the beep
-              said("1_jackson_1")]  # review: keep it
+    voices = [said(example("1", "main", sure=False)),  # "one": heard, not surely -> "You said one. Press or say..."
+              said(example("1", "main", sure=None, confirming=True)),  # "one": yes
+              said(example("2", "report_topic", sure=True)),  # topic: health
+              said(example("4", "report_place", sure=True)),  # place: Lautoka
+              said(example("1", "report_consent", sure=True)),  # consent: share with the agency
+              speech_wav,  # the message itself, after the beep
+              said(example("1", "review", sure=True))]  # review: keep it
     log = phone.call(Script(steps, voices))
     heard = log.said()
     assert log.hung_up
@@ -74,7 +100,7 @@ def test_a_whole_report_answered_by_voice_with_an_unsure_choice_confirmed(
 def test_an_unsure_choice_rejected_repeats_the_menu_as_a_silence_does(
     app: Flask, phone: Phone, media: MediaHost,
 ) -> None:
-    log = phone.call(Script(["1", None, "SAY", "2", None, None], [said("1_jackson_3")]))
+    log = phone.call(Script(["1", None, "SAY", "2", None, None], [said(example("1", "main", sure=False))]))
     heard = log.said()
     confirm = heard.index(text(app, "en", "confirm_choice"))
     # "No": the caller hears what a silence brings, the menu again, and nothing was chosen.
@@ -88,7 +114,7 @@ def test_an_unsure_choice_rejected_repeats_the_menu_as_a_silence_does(
 
 def test_a_sure_choice_goes_on_as_if_the_key_was_pressed(app: Flask, phone: Phone) -> None:
     # Main menu, said "two": straight to "key in your reference number", no confirmation.
-    log = phone.call(Script(["1", None, "SAY", None, None, None], [said("2_jackson_0")]))
+    log = phone.call(Script(["1", None, "SAY", None, None, None], [said(example("2", "main", sure=True))]))
     heard = log.said()
     assert text(app, "en", "you_said") not in heard
     assert heard[heard.index(text(app, "en", "say_the_number")) + 1] == text(app, "en", "enter_reference")
@@ -112,7 +138,7 @@ def test_a_caller_who_says_nothing_hears_the_menu_again(app: Flask, phone: Phone
 
 def test_the_fetch_waits_out_twilios_404_then_deletes_its_copy(app: Flask, media: MediaHost) -> None:
     config: Config = services(app).config
-    sid, url = media.add(said("2_jackson_0"))
+    sid, url = media.add(said(example("2", "report_topic", sure=True)))
     media.faults[sid] += [Fault(404, b'{"code": 20404}', "application/json")] * 2
     flow = services(app).menus.flow
     choice = hear_choice(config, url, "en", choices_for(flow, flow.node("report_topic"), CallState(), "en"))
