@@ -22,13 +22,14 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pocketsphinx
 
 from .audio import Pcm
 from .choice_audio import MIN_SECONDS
 from .errors import BrokenModel
-from .pocketsphinx_engine import bundled_model_path
+from .pocketsphinx_engine import TELEPHONE_MLLR, bundled_model_path
 
 # Wide beams: the default ones prune most words away, leaving no score to compare the winner with.
 BEAMS = {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80}
@@ -42,6 +43,9 @@ WORD_OFFSETS: dict[str, float] = {
     "zero": 0.0, "one": 0.0, "two": 0.0, "three": 0.0, "four": 0.0,
     "five": 0.0, "six": 0.0, "seven": 0.0, "eight": 0.0, "nine": 0.0,
 }
+# The transcription engine's telephone-band MLLR transform (estimated on the dev sentences, never on
+# digits), or None for the model as shipped: benchmarks/digits.py --fit offers both to every fold.
+ADAPTATION: Path | None = TELEPHONE_MLLR
 LEAD_CAP = 3000.0  # score units: a lead past this (or a word with no rival scored) counts as this much
 
 
@@ -104,10 +108,15 @@ class SphinxChooser:
         calibration: Calibration = CALIBRATION,
         decoder: Mapping[str, float] | None = None,
         confidence: str = CONFIDENCE,
+        mllr: Path | None = ADAPTATION,
     ) -> None:
         if confidence not in ("softmax", "logistic"):
             raise ValueError(f"confidence must be softmax or logistic, not {confidence!r}")
-        options = dict(DECODER if decoder is None else decoder)
+        options: dict[str, float | str] = dict(DECODER if decoder is None else decoder)
+        if mllr is not None:
+            if not mllr.is_file():
+                raise BrokenModel(bundled_model_path(), [f"telephone adaptation {mllr} is missing"])
+            options["mllr"] = str(mllr)
         try:
             self._decoder = pocketsphinx.Decoder(loglevel="FATAL", **BEAMS, **options)
         except (RuntimeError, ValueError) as exc:

@@ -2,6 +2,12 @@
 
 It is far less accurate than Vosk on telephone audio; it is the fallback for a language that
 has no Vosk model installed, and the reason a new deployment transcribes English on day one.
+
+The model was trained on wideband (16 kHz) speech, and a call carries only the telephone band. A
+global MLLR transform (`TELEPHONE_MLLR`: one linear transform of every Gaussian mean, per feature
+stream) moves the model toward telephone speech. It was estimated from the dev recordings by
+benchmarks/telephone_mllr.py, which also measures it on speakers left out of the estimate: it adapts
+to the telephone channel, not to one talker (see that script's docstring for the figures).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from .errors import BrokenModel
 BUNDLED_LANGUAGES = frozenset({"en"})
 BUNDLED_MODEL = "cmusphinx-en-us (bundled)"
 DECODER_SETTINGS: dict[str, int | float | str] = {"topn": 8}
+# Rebuilt by `python benchmarks/telephone_mllr.py --write` (needs Debian's sphinxtrain).
+TELEPHONE_MLLR = Path(__file__).parent / "data" / "en-us-telephone.mllr"
 _ALTERNATE = re.compile(r"\(\d+\)$")  # "cannot(2)": the dictionary's second pronunciation
 
 
@@ -34,16 +42,23 @@ class PocketSphinxEngine(Engine):
     # Measured on the dev set (benchmarks/asr.py): linear interpolation beats soxr's brick-wall filter.
     resampler = LINEAR
 
-    def __init__(self) -> None:
+    def __init__(self, mllr: Path | None = TELEPHONE_MLLR) -> None:
+        """Load the bundled model, adapted by the MLLR transform file `mllr` (None: the model as shipped)."""
+        settings = dict(DECODER_SETTINGS)
+        if mllr is not None:
+            if not mllr.is_file():
+                raise BrokenModel(bundled_model_path(), [f"telephone adaptation {mllr} is missing"])
+            settings["mllr"] = str(mllr)
         try:
             # FATAL: its per-utterance INFO lines would bury the worker's own log.
             # topn 8 (the model's default is 4): more Gaussians scored per frame, chosen on half the dev set
             # and confirmed on the other half (benchmarks/asr.py, notes in /work/notes/issue-15.md).
-            self._decoder = pocketsphinx.Decoder(loglevel="FATAL", **DECODER_SETTINGS)
+            self._decoder = pocketsphinx.Decoder(loglevel="FATAL", **settings)
         except (RuntimeError, ValueError) as exc:
             raise BrokenModel(bundled_model_path(), [f"PocketSphinx could not load it: {exc}"]) from exc
         config = self._decoder.config
         self.model = BUNDLED_MODEL
+        self.adaptation = mllr
         self.languages = BUNDLED_LANGUAGES
         self.sample_rate = int(config["samprate"])
         self._frame_rate = int(config["frate"])

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 DEV_AUDIO = Path(__file__).resolve().parents[2] / ".." / "shared" / "audio" / "dev"
+DIGITS_AUDIO = Path(__file__).resolve().parents[2] / ".." / "shared" / "audio" / "digits"
 SHARED_MODELS = Path(__file__).resolve().parents[2] / ".." / "shared" / "models" / "vosk"
 
 MakeModel = Callable[..., Path]
@@ -34,6 +35,14 @@ def dev_audio() -> Path:
     if not (DEV_AUDIO / "transcripts.tsv").is_file():
         pytest.fail(f"the dev recordings are missing at {DEV_AUDIO} (shared/ must sit beside the repo)")
     return DEV_AUDIO
+
+
+@pytest.fixture(scope="session")
+def digits() -> Path:
+    """The 1,500 spoken digit words of ../shared/audio/digits (three speakers)."""
+    if not (DIGITS_AUDIO / "transcripts.tsv").is_file():
+        pytest.fail(f"the digit recordings are missing at {DIGITS_AUDIO} (shared/ must sit beside the repo)")
+    return DIGITS_AUDIO
 
 
 @pytest.fixture(scope="session")

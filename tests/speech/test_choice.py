@@ -29,16 +29,8 @@ from speech.errors import AudioUnreadable, BrokenModel, NoEngineForLanguage
 if TYPE_CHECKING:  # conftest is not importable at run time under --import-mode=importlib
     from conftest import MakeModel
 
-DIGITS = Path(__file__).resolve().parents[2] / ".." / "shared" / "audio" / "digits"
 SPEAKERS = ("jackson", "nicolas", "george")
 WORDS = [DIGIT_WORDS["en"][str(d)][0] for d in range(10)]
-
-
-@pytest.fixture(scope="module")
-def digits() -> Path:
-    if not (DIGITS / "transcripts.tsv").is_file():
-        pytest.fail(f"the digit recordings are missing at {DIGITS} (shared/ must sit beside the repo)")
-    return DIGITS
 
 
 def silence(seconds: float, rate: int = 8000) -> bytes:
