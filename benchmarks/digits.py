@@ -33,12 +33,18 @@ frame 0.35-0.92): the per-frame score's weight even changes sign from fold to fo
 before any held-out figure was seen, and kept.
 
     .venv/bin/python benchmarks/digits.py [--quick] [--json] [--fit] [--fit-offsets] [--strict]
-                                          [--cache FILE] [--audio DIR]
+                                          [--cache FILE] [--audio DIR] [--vosk-models DIR]
 
 `--quick` uses takes 0-4 of every digit (150 files), for CI and while exploring. `--cache FILE` keeps
 the raw word scores of every front end in a JSON file, so a second run decodes only the baseline
 and the shipped recogniser. Single process. Exit status: 0 when the run completed (with --strict:
 only when the held-out figures meet the target, 1 when they miss it), 2 on a failed run.
+
+`--vosk-models DIR` (a folder laid out as HOTLINE_VOSK_MODELS) measures an installed English Vosk model the
+way a call uses it (speech/choice_vosk.py: Vosk's grammar search over the digit words and "[unk]") beside
+the plain grammar, instead of the PocketSphinx folds: Vosk's thresholds are fixed, not fitted on these
+speakers, so its figures are all held out. No English Vosk model can be fetched on the machine this was
+written on (see benchmarks/README.md, "The engine's ceiling"); a deployment that has one should run this.
 """
 
 from __future__ import annotations
@@ -74,6 +80,7 @@ from speech.choice_sphinx import (  # noqa: E402
 )
 from speech.choice_sphinx import softmax_share as share  # noqa: E402
 from speech.pocketsphinx_engine import TELEPHONE_MLLR  # noqa: E402
+from speech.registry import choose_engine  # noqa: E402
 
 AUDIO = ROOT / ".." / "shared" / "audio" / "digits"
 SPEAKERS = ("jackson", "nicolas", "george")
@@ -196,10 +203,10 @@ def baseline(files: list[tuple[Path, str, str]]) -> dict[str, Tally]:
     return tallies
 
 
-def ours(files: list[tuple[Path, str, str]]) -> dict[str, Tally]:
+def ours(files: list[tuple[Path, str, str]], vosk_models: Path | None = None) -> dict[str, Tally]:
     tallies = {s: Tally() for s in SPEAKERS}
     for path, speaker, truth in files:
-        choice = recognise_choice(path, DIGIT_WORDS["en"], "en", None)
+        choice = recognise_choice(path, DIGIT_WORDS["en"], "en", vosk_models)
         tally = tallies[speaker]
         tally.seconds.append(choice.seconds)
         tally.files += 1
@@ -399,6 +406,37 @@ def held_out(
     return out
 
 
+def with_vosk(files: list[tuple[Path, str, str]], models: Path, as_json: bool, strict: bool) -> int:
+    """Measure an installed English Vosk model beside the plain grammar: nothing is fitted, so no fold."""
+    if not models.is_dir():
+        print(f"--vosk-models: {models} is not a folder", file=sys.stderr)
+        return 2
+    engine = choose_engine("en", models)
+    if engine.engine != "vosk":
+        print(f"--vosk-models: no usable English Vosk model in {models} (English would use {engine.engine}"
+              f"{': ' + '; '.join(engine.problems) if engine.problems else ''})", file=sys.stderr)
+        return 2
+    base, measured = baseline(files), ours(files, models)
+    rows = {s: t.row() for s, t in measured.items()}
+    # The Vosk thresholds are fixed (speech/choice.py), never fitted on these speakers: every figure is held out.
+    met = all(float(str(r["correct"])) >= TARGET_CORRECT and float(str(r["wrong"])) < TARGET_WRONG
+              for r in rows.values())
+    report = {"files": len(files), "engine": "vosk", "models": str(models),
+              "baseline": {s: t.row() for s, t in base.items()}, "vosk": rows, "target_met": met}
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"{len(files)} files; correct / wrong / no answer; Vosk's thresholds are not fitted on these speakers")
+        print(f"{'speaker':9} {'baseline':>20} {'ms':>5} | {'vosk':>20} {'sure ok/wrong':>13} {'ms':>5}")
+        for speaker in SPEAKERS:
+            b, v = base[speaker].row(), rows[speaker]
+            print(f"{speaker:9} {b['correct']:6.3f} {b['wrong']:6.3f} {b['none']:6.3f} {b['ms_per_file']:5} | "
+                  f"{v['correct']:6.3f} {v['wrong']:6.3f} {v['none']:6.3f} "
+                  f"{v['sure_correct']:6.3f} {v['sure_wrong']:6.3f} {v['ms_per_file']:5}")
+        print("target (>= 90 % correct, < 2 % wrong, every speaker):", "met" if met else "NOT met")
+    return 1 if strict and not met else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="takes 0-4 of every digit (150 files)")
@@ -408,11 +446,15 @@ def main() -> int:
     parser.add_argument("--fit-offsets", action="store_true", help="also fit per-word score offsets (slow)")
     parser.add_argument("--cache", type=Path, help="JSON file keeping the raw scores of every front end")
     parser.add_argument("--audio", type=Path, default=AUDIO, help="folder with transcripts.tsv (default: %(default)s)")
+    parser.add_argument("--vosk-models", type=Path, metavar="DIR",
+                        help="a Vosk models folder (as HOTLINE_VOSK_MODELS): with an English one, measure it instead")
     args = parser.parse_args()
     if not (args.audio / "transcripts.tsv").is_file():
         print(f"no transcripts.tsv in {args.audio}", file=sys.stderr)
         return 2
     files = read_files(args.audio, args.quick)
+    if args.vosk_models is not None:
+        return with_vosk(files, args.vosk_models, args.json, args.strict)
     cache: dict[str, dict[str, object]] = {}
     if args.cache is not None and args.cache.is_file():
         cache = json.loads(args.cache.read_text(encoding="utf-8"))
