@@ -704,7 +704,12 @@ def accuracy_row(label: str, clips: list[Clip], texts: dict[str, str]) -> dict[s
     return {"front_end": label, "wer": wer_of(clips, texts),
             "half_a": wer_of(clips, texts, lambda n, _: n % 2 == 0),
             "half_b": wer_of(clips, texts, lambda n, _: n % 2 == 1),
-            "per_speaker": {s: wer_of(clips, texts, lambda _, c, s=s: speaker(c.name) == s) for s in speakers}}
+            "per_speaker": {s: wer_of(clips, texts, spoken_by(s)) for s in speakers}}
+
+
+def spoken_by(name: str) -> Callable[[int, Clip], bool]:
+    """A `keep` for wer_of: the clips of one speaker."""
+    return lambda _n, clip: speaker(clip.name) == name
 
 
 def fit_calibration(x: list[tuple[float, float]], right: list[float]) -> tuple[float, float, float]:

@@ -792,8 +792,8 @@ def funnel_cost(paced_calls: int, pause_ms: float, rounds: int, timeout: float, 
     direct["share_of_median_webhook"] = round(added_ms / off["p50_ms"], 4) if off["p50_ms"] else float("nan")
     # The web workers' CPU also holds the inline queue's jobs (fetching, routing), whose timing differs between
     # runs: it is reported, and the target is the median server time and the directly measured share.
-    server = ratios["server_p50_ms"]
-    held = (server is not None and server <= 1 + FUNNEL_COST_TARGET
+    server_ratio = ratios["server_p50_ms"]
+    held = (server_ratio is not None and server_ratio <= 1 + FUNNEL_COST_TARGET
             and direct["share_of_median_webhook"] <= FUNNEL_COST_TARGET)
     return {"rounds": rounds, "calls_per_round": paced_calls, "pause_ms": pause_ms, "on": on, "off": off,
             "on_over_off": ratios, "direct": direct,
@@ -805,16 +805,17 @@ def direct_cost(menus: Menus, repeat: int = 2000) -> dict[str, float]:
     """Time the funnel's two pieces in this process, free of the servers' noise: counting one step
     (ivr/voice/funnel_steps.py) and writing one call's counts (the upsert, in a transaction that commits anyway)."""
     from ivr.core.funnel import FunnelBuffer
-    from ivr.voice.flow import CallState, Context, Keys, Start, next_step
+    from ivr.voice.flow import CallState, Context, Keys, Outcome, Start, next_step
     from ivr.voice.funnel_steps import count_step
 
     ctx = Context(offered=("en", "fr", "hi"))
-    steps, state = [], CallState()
+    steps: list[tuple[CallState, Start | Keys, Outcome]] = []
+    state = CallState()
     outcome = next_step(menus, state, Start(), ctx)
     steps.append((state, Start(), outcome))
     for key in ["1", "1", "1", "1", "1"]:  # a reporting caller's keys up to the recording
         state = outcome.state
-        event = Keys(node=state.node, digits=key)
+        event: Start | Keys = Keys(node=state.node, digits=key)
         outcome = next_step(menus, state, event, ctx)
         steps.append((state, event, outcome))
     buffer = FunnelBuffer()
