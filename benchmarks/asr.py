@@ -78,16 +78,16 @@ class Clip:
     reference: str
 
 
-def load_clips(quick: bool) -> list[Clip]:
-    """Read transcripts.tsv; with quick, keep about ten files spread over the speakers."""
+def load_clips(quick: bool, folder: Path = AUDIO_DIR) -> list[Clip]:
+    """Read `folder`'s transcripts.tsv; with quick, keep about ten files spread over the speakers."""
     clips = []
-    for line in (AUDIO_DIR / "transcripts.tsv").read_text(encoding="utf-8").splitlines():
+    for line in (folder / "transcripts.tsv").read_text(encoding="utf-8").splitlines():
         name, tab, reference = line.partition("\t")
         if tab:
-            clips.append(Clip(name, AUDIO_DIR / name, reference))
+            clips.append(Clip(name, folder / name, reference))
     missing = [c.name for c in clips if not c.path.is_file()]
     if not clips or missing:
-        raise RuntimeError(f"dev audio incomplete in {AUDIO_DIR}: missing {missing or 'transcripts.tsv'}")
+        raise RuntimeError(f"dev audio incomplete in {folder}: missing {missing or 'transcripts.tsv'}")
     clips.sort(key=lambda c: c.name)
     if quick:
         clips = clips[:: max(1, len(clips) // QUICK_FILES)][:QUICK_FILES]

@@ -54,7 +54,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -406,6 +406,12 @@ def held_out(
     return out
 
 
+def meets_target(rows: Mapping[str, Mapping[str, object]]) -> bool:
+    """Every speaker's row at least TARGET_CORRECT right and under TARGET_WRONG wrong."""
+    return all(float(str(r["correct"])) >= TARGET_CORRECT and float(str(r["wrong"])) < TARGET_WRONG
+               for r in rows.values())
+
+
 def with_vosk(files: list[tuple[Path, str, str]], models: Path, as_json: bool, strict: bool) -> int:
     """Measure an installed English Vosk model beside the plain grammar: nothing is fitted, so no fold."""
     if not models.is_dir():
@@ -419,8 +425,7 @@ def with_vosk(files: list[tuple[Path, str, str]], models: Path, as_json: bool, s
     base, measured = baseline(files), ours(files, models)
     rows = {s: t.row() for s, t in measured.items()}
     # The Vosk thresholds are fixed (speech/choice.py), never fitted on these speakers: every figure is held out.
-    met = all(float(str(r["correct"])) >= TARGET_CORRECT and float(str(r["wrong"])) < TARGET_WRONG
-              for r in rows.values())
+    met = meets_target(rows)
     report = {"files": len(files), "engine": "vosk", "models": str(models),
               "baseline": {s: t.row() for s, t in base.items()}, "vosk": rows, "target_met": met}
     if as_json:
@@ -479,8 +484,7 @@ def main() -> int:
     }
     if args.fit:
         report["fitted_on_all"] = fit(by_front, kinds=KINDS, with_offsets=args.fit_offsets).describe()
-    met = all(float(str(h["correct"])) >= TARGET_CORRECT and float(str(h["wrong"])) < TARGET_WRONG
-              for h in held.values())
+    met = meets_target(held)
     report["target_met"] = met
     if args.json:
         print(json.dumps(report, indent=2))

@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 import soundfile
-from asr import WER_TARGET, Clip, load_clips, speaker, wer_of
+from asr import AUDIO_DIR, WER_TARGET, Clip, load_clips, speaker, spoken_by, wer_of
 
 from speech.audio import read_pcm16
 from speech.pocketsphinx_engine import TELEPHONE_MLLR, PocketSphinxEngine, bundled_model_path
@@ -225,12 +225,7 @@ def measure(clips: list[Clip], work: Path, progress: Callable[[str], None]) -> d
 
     def row(label: str) -> dict[str, Any]:
         got = heard[label]
-        per_speaker = {}
-        for who in speakers:
-            def said_by(_: int, clip: Clip, who: str = who) -> bool:
-                return speaker(clip.name) == who
-            per_speaker[who] = wer_of(used, got, said_by)
-        return {"wer": wer_of(used, got), "per_speaker": per_speaker}
+        return {"wer": wer_of(used, got), "per_speaker": {who: wer_of(used, got, spoken_by(who)) for who in speakers}}
 
     report: dict[str, Any] = {"files": len(used), "skipped": len(clips) - len(used), "speakers": speakers,
               "without": row("none"), "held_out": row("held"), "in_sample": row(ALL),
@@ -275,20 +270,13 @@ def main() -> int:
         print(f"[{time.monotonic() - started:6.1f} s] {message}", file=sys.stderr, flush=True)
 
     try:
-        if args.audio:
-            import asr
-            asr.AUDIO_DIR = args.audio
-        clips = load_clips(quick=False)
-        if args.keep:
-            args.keep.mkdir(parents=True)
-            report = measure(clips, args.keep, progress)
-        else:
-            with tempfile.TemporaryDirectory(prefix="telephone-mllr-") as scratch:
-                report = measure(clips, Path(scratch), progress)
-                if args.write:
-                    shutil.copyfile(report["transform"], TELEPHONE_MLLR)
-        if args.keep and args.write:
-            shutil.copyfile(report["transform"], TELEPHONE_MLLR)
+        clips = load_clips(quick=False, folder=args.audio or AUDIO_DIR)
+        with tempfile.TemporaryDirectory(prefix="telephone-mllr-") as scratch:
+            if args.keep:
+                args.keep.mkdir(parents=True)
+            report = measure(clips, args.keep or Path(scratch), progress)
+            if args.write:
+                shutil.copyfile(report["transform"], TELEPHONE_MLLR)
     except (RuntimeError, OSError) as exc:
         print(f"failed: {exc}", file=sys.stderr)
         return 2

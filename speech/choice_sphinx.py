@@ -29,7 +29,7 @@ import pocketsphinx
 from .audio import Pcm
 from .choice_audio import MIN_SECONDS
 from .errors import BrokenModel
-from .pocketsphinx_engine import TELEPHONE_MLLR, bundled_model_path
+from .pocketsphinx_engine import TELEPHONE_MLLR, adaptation_settings, bundled_model_path
 
 # Wide beams: the default ones prune most words away, leaving no score to compare the winner with.
 BEAMS = {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80}
@@ -112,11 +112,7 @@ class SphinxChooser:
     ) -> None:
         if confidence not in ("softmax", "logistic"):
             raise ValueError(f"confidence must be softmax or logistic, not {confidence!r}")
-        options: dict[str, float | str] = dict(DECODER if decoder is None else decoder)
-        if mllr is not None:
-            if not mllr.is_file():
-                raise BrokenModel(bundled_model_path(), [f"telephone adaptation {mllr} is missing"])
-            options["mllr"] = str(mllr)
+        options: dict[str, float | str] = {**(DECODER if decoder is None else decoder), **adaptation_settings(mllr)}
         try:
             self._decoder = pocketsphinx.Decoder(loglevel="FATAL", **BEAMS, **options)
         except (RuntimeError, ValueError) as exc:

@@ -30,6 +30,15 @@ TELEPHONE_MLLR = Path(__file__).parent / "data" / "en-us-telephone.mllr"
 _ALTERNATE = re.compile(r"\(\d+\)$")  # "cannot(2)": the dictionary's second pronunciation
 
 
+def adaptation_settings(mllr: Path | None) -> dict[str, str]:
+    """The decoder option that applies the MLLR transform file `mllr` ({} for None); BrokenModel if it is gone."""
+    if mllr is None:
+        return {}
+    if not mllr.is_file():
+        raise BrokenModel(bundled_model_path(), [f"telephone adaptation {mllr} is missing"])
+    return {"mllr": str(mllr)}
+
+
 def bundled_model_path() -> Path:
     """Return the folder of the English model shipped inside the pocketsphinx wheel."""
     return Path(pocketsphinx.get_model_path()) / "en-us"
@@ -44,11 +53,7 @@ class PocketSphinxEngine(Engine):
 
     def __init__(self, mllr: Path | None = TELEPHONE_MLLR) -> None:
         """Load the bundled model, adapted by the MLLR transform file `mllr` (None: the model as shipped)."""
-        settings = dict(DECODER_SETTINGS)
-        if mllr is not None:
-            if not mllr.is_file():
-                raise BrokenModel(bundled_model_path(), [f"telephone adaptation {mllr} is missing"])
-            settings["mllr"] = str(mllr)
+        settings = DECODER_SETTINGS | adaptation_settings(mllr)
         try:
             # FATAL: its per-utterance INFO lines would bury the worker's own log.
             # topn 8 (the model's default is 4): more Gaussians scored per frame, chosen on half the dev set
