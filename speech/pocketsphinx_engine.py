@@ -57,7 +57,7 @@ class PocketSphinxEngine(Engine):
         try:
             # FATAL: its per-utterance INFO lines would bury the worker's own log.
             # topn 8 (the model's default is 4): more Gaussians scored per frame, chosen on half the dev set
-            # and confirmed on the other half (benchmarks/asr.py, notes in /work/notes/issue-15.md).
+            # and confirmed on the other half (benchmarks/asr.py --accuracy; figures in benchmarks/README.md).
             self._decoder = pocketsphinx.Decoder(loglevel="FATAL", **settings)
         except (RuntimeError, ValueError) as exc:
             raise BrokenModel(bundled_model_path(), [f"PocketSphinx could not load it: {exc}"]) from exc
